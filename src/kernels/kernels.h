@@ -1,0 +1,60 @@
+// Kernel tables: per-ISA function pointers for converting and multiplying tensor rows.
+//
+// Every table is immutable after first use and safe to share across threads. The scalar table
+// (kernels/ref) is the oracle: every optimized entry is tested against it on seeded data.
+//
+// Conventions (n = elements in the row, always a multiple of the type's block size):
+//   - A "weight row" is n elements of a weight type W, laid out as GGUF/llama.cpp blocks.
+//   - Dot products take a weight row of type W and an activation row already converted to
+//     VecDotType(W) (e.g. Q8_K for the K-quants), and return the f32 dot product.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/dtype.h"
+
+namespace enclave::kernels {
+
+enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+const char* IsaName(Isa isa);
+
+using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
+using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
+using VecDotFn = float (*)(int64_t n, const void* weight_row, const void* activation_row);
+
+struct KernelTable {
+  Isa isa = Isa::kScalar;
+  // Indexed by static_cast<uint32_t>(DType). Null where a type has no such kernel.
+  DequantizeRowFn dequantize_row[kDTypeTableSize] = {};
+  // Converts f32 activations into the activation type (indexed by that type: F32 (copy), F16,
+  // BF16, Q8_0, Q8_1, Q8_K). Fast, round-to-nearest; not the weight quantizers.
+  QuantizeRowFn quantize_activation[kDTypeTableSize] = {};
+  // Indexed by the weight type.
+  VecDotFn vec_dot[kDTypeTableSize] = {};
+
+  DequantizeRowFn dequantize(DType t) const { return dequantize_row[static_cast<uint32_t>(t)]; }
+  QuantizeRowFn quantize_act(DType t) const { return quantize_activation[static_cast<uint32_t>(t)]; }
+  VecDotFn dot(DType t) const { return vec_dot[static_cast<uint32_t>(t)]; }
+};
+
+// The activation type a weight type's dot product consumes:
+//   F32 -> F32, F16 -> F32, BF16 -> BF16, Q4_0/Q5_0/Q8_0 -> Q8_0, Q4_1/Q5_1 -> Q8_1,
+//   Q2_K..Q6_K -> Q8_K.
+DType VecDotType(DType weight_type);
+
+// True for weight types that have a dot product (the types of issue #2's list).
+bool IsMatmulWeightType(DType t);
+
+// The scalar reference table (always available).
+const KernelTable& RefKernels();
+// Tables for the wider ISAs; only call when the CPU supports them (see IsaSupported).
+const KernelTable& Avx2Kernels();
+const KernelTable& Avx512Kernels();
+
+bool IsaSupported(Isa isa);
+// The table for `isa` (CHECKs IsaSupported).
+const KernelTable& KernelsFor(Isa isa);
+// The best table this CPU supports. Chosen once, from CPUID.
+const KernelTable& BestKernels();
+
+}  // namespace enclave::kernels

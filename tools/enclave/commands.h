@@ -1,0 +1,17 @@
+// Registration hooks for the subcommands of the `enclave` CLI.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace enclave::cli {
+
+// Subcommand callbacks store their process exit status here.
+struct CommandRegistry {
+  int exit_code = 0;
+};
+
+void RegisterInspect(CLI::App& app, CommandRegistry& registry);
+
+}  // namespace enclave::cli

@@ -1,0 +1,25 @@
+// `enclave`: the command-line front end. Each subcommand lives in its own file and registers
+// itself here; this file only wires them into CLI11.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "tools/enclave/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Enclave: run DeepSeek models on your own servers, air-gapped.\n"
+      "Use 'enclave COMMAND --help' for the options of one command."};
+  app.set_version_flag("--version", ENCLAVE_VERSION_STRING);
+  app.require_subcommand(1);
+
+  enclave::cli::CommandRegistry registry;
+  enclave::cli::RegisterInspect(app, registry);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return registry.exit_code;
+}
