@@ -1,0 +1,144 @@
+#include "format/gguf_writer.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "base/checked_math.h"
+
+namespace enclave {
+namespace {
+
+class ByteSink {
+ public:
+  explicit ByteSink(std::vector<uint8_t>* out) : out_(out) {}
+  template <typename T>
+  void Put(T v) {
+    const size_t at = out_->size();
+    out_->resize(at + sizeof(T));
+    std::memcpy(out_->data() + at, &v, sizeof(T));
+  }
+  void PutString(const std::string& s) {
+    Put<uint64_t>(s.size());
+    out_->insert(out_->end(), s.begin(), s.end());
+  }
+  void PadTo(uint64_t alignment) {
+    while (out_->size() % alignment != 0) out_->push_back(0);
+  }
+
+ private:
+  std::vector<uint8_t>* out_;
+};
+
+void PutValue(ByteSink& sink, const GgufValue& v) {
+  switch (v.type) {
+    case GgufValueType::kU8: sink.Put<uint8_t>(static_cast<uint8_t>(v.u)); break;
+    case GgufValueType::kI8: sink.Put<int8_t>(static_cast<int8_t>(v.i)); break;
+    case GgufValueType::kU16: sink.Put<uint16_t>(static_cast<uint16_t>(v.u)); break;
+    case GgufValueType::kI16: sink.Put<int16_t>(static_cast<int16_t>(v.i)); break;
+    case GgufValueType::kU32: sink.Put<uint32_t>(static_cast<uint32_t>(v.u)); break;
+    case GgufValueType::kI32: sink.Put<int32_t>(static_cast<int32_t>(v.i)); break;
+    case GgufValueType::kU64: sink.Put<uint64_t>(v.u); break;
+    case GgufValueType::kI64: sink.Put<int64_t>(v.i); break;
+    case GgufValueType::kF32: sink.Put<float>(static_cast<float>(v.f)); break;
+    case GgufValueType::kF64: sink.Put<double>(v.f); break;
+    case GgufValueType::kBool: sink.Put<uint8_t>(v.u ? 1 : 0); break;
+    case GgufValueType::kString: sink.PutString(v.str); break;
+    case GgufValueType::kArray:
+      sink.Put<uint32_t>(static_cast<uint32_t>(v.array_type));
+      sink.Put<uint64_t>(v.array.size());
+      for (const auto& e : v.array) PutValue(sink, e);
+      break;
+  }
+}
+
+}  // namespace
+
+void GgufWriter::SetValue(const std::string& key, GgufValue value) {
+  for (auto& kv : metadata_) {
+    if (kv.key == key) {
+      kv.value = std::move(value);
+      return;
+    }
+  }
+  metadata_.push_back({key, std::move(value)});
+}
+
+Status GgufWriter::AddTensor(const std::string& name, DType type, std::vector<uint64_t> dims,
+                             std::span<const uint8_t> data) {
+  if (dims.empty() || dims.size() > 4) {
+    return InvalidArgumentError(fmt::format("tensor '{}': {} dimensions (must be 1 to 4)", name, dims.size()));
+  }
+  uint64_t n = 1;
+  for (uint64_t d : dims) {
+    auto m = CheckedMul(n, d);
+    if (!m) return InvalidArgumentError(fmt::format("tensor '{}': element count overflows", name));
+    n = *m;
+  }
+  if (dims[0] % static_cast<uint64_t>(Traits(type).block_elems) != 0) {
+    return InvalidArgumentError(fmt::format("tensor '{}': first dimension {} is not a multiple of {}",
+                                            name, dims[0], Traits(type).block_elems));
+  }
+  auto bytes = RowBytes(type, n);
+  if (!bytes || *bytes != data.size()) {
+    return InvalidArgumentError(fmt::format("tensor '{}': {} bytes given, {} needed for {} {} elements",
+                                            name, data.size(), bytes ? *bytes : 0, n, DTypeName(type)));
+  }
+  for (const auto& t : tensors_) {
+    if (t.name == name) return InvalidArgumentError(fmt::format("tensor '{}' added twice", name));
+  }
+  tensors_.push_back({name, type, std::move(dims), std::vector<uint8_t>(data.begin(), data.end())});
+  return Status::Ok();
+}
+
+Result<std::vector<uint8_t>> GgufWriter::Serialize() const {
+  if (alignment_ == 0 || (alignment_ & (alignment_ - 1)) != 0) {
+    return InvalidArgumentError(fmt::format("alignment {} is not a power of two", alignment_));
+  }
+  std::vector<GgufKeyValue> metadata = metadata_;
+  bool has_alignment = false;
+  for (const auto& kv : metadata) has_alignment |= kv.key == "general.alignment";
+  if (!has_alignment && alignment_ != 32) metadata.push_back({"general.alignment", GgufValue::U32(alignment_)});
+
+  std::vector<uint8_t> out;
+  ByteSink sink(&out);
+  out.reserve(4096);
+  for (char c : {'G', 'G', 'U', 'F'}) out.push_back(static_cast<uint8_t>(c));
+  sink.Put<uint32_t>(3);
+  sink.Put<uint64_t>(tensors_.size());
+  sink.Put<uint64_t>(metadata.size());
+  for (const auto& kv : metadata) {
+    sink.PutString(kv.key);
+    sink.Put<uint32_t>(static_cast<uint32_t>(kv.value.type));
+    PutValue(sink, kv.value);
+  }
+  uint64_t offset = 0;
+  for (const auto& t : tensors_) {
+    sink.PutString(t.name);
+    sink.Put<uint32_t>(static_cast<uint32_t>(t.dims.size()));
+    for (uint64_t d : t.dims) sink.Put<uint64_t>(d);
+    sink.Put<uint32_t>(static_cast<uint32_t>(t.type));
+    sink.Put<uint64_t>(offset);
+    offset = *CheckedAlignUp(offset + t.data.size(), alignment_);
+  }
+  sink.PadTo(alignment_);
+  for (const auto& t : tensors_) {
+    out.insert(out.end(), t.data.begin(), t.data.end());
+    sink.PadTo(alignment_);
+  }
+  return out;
+}
+
+Status GgufWriter::WriteFile(const std::string& path) const {
+  ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, Serialize());
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
+  if (!f) return IoError(fmt::format("cannot create '{}'", path));
+  if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size()) {
+    return IoError(fmt::format("short write to '{}'", path));
+  }
+  return Status::Ok();
+}
+
+}  // namespace enclave

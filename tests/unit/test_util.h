@@ -1,0 +1,42 @@
+// Helpers shared by the unit tests.
+#pragma once
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace enclave::testing {
+
+inline std::string SourcePath(const std::string& relative) {
+  return std::string(ENCLAVE_SOURCE_DIR) + "/" + relative;
+}
+
+inline std::string ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout only
+};
+
+// Runs `enclave <args>` (stderr discarded unless redirected in args) and captures stdout.
+inline CommandResult RunCli(const std::string& args) {
+  CommandResult r;
+  const std::string cmd = std::string(ENCLAVE_CLI_PATH) + " " + args;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+}  // namespace enclave::testing
