@@ -1,5 +1,10 @@
-// The AVX2 kernel table: starts from the reference table and overrides what AVX2 speeds up.
+// The AVX2 (+FMA, F16C) kernel table: the reference table with SIMD dot products and activation
+// quantizers filled in.
 #include "kernels/kernels.h"
+
+#define ENCLAVE_SIMD_NAMESPACE avx2
+#define ENCLAVE_SIMD_AVX512 0
+#include "kernels/x86_common/simd_dot_impl.h"
 
 namespace enclave::kernels {
 
@@ -7,6 +12,7 @@ const KernelTable& Avx2Kernels() {
   static const KernelTable table = [] {
     KernelTable t = RefKernels();
     t.isa = Isa::kAvx2;
+    avx2::FillTable(&t);
     return t;
   }();
   return table;

@@ -1,12 +1,18 @@
-// The AVX-512 kernel table: starts from the AVX2 table and overrides what AVX-512 speeds up.
+// The AVX-512 kernel table (F/BW/VL/DQ/VNNI, BF16 dot when the CPU has AVX512_BF16): the same
+// kernels as AVX2 with VNNI dot products, mask-register bit expansion and 512-bit BF16 dots.
 #include "kernels/kernels.h"
+
+#define ENCLAVE_SIMD_NAMESPACE avx512
+#define ENCLAVE_SIMD_AVX512 1
+#include "kernels/x86_common/simd_dot_impl.h"
 
 namespace enclave::kernels {
 
 const KernelTable& Avx512Kernels() {
   static const KernelTable table = [] {
-    KernelTable t = Avx2Kernels();
+    KernelTable t = RefKernels();
     t.isa = Isa::kAvx512;
+    avx512::FillTable(&t);
     return t;
   }();
   return table;

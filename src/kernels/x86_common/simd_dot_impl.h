@@ -1,0 +1,477 @@
+// x86 SIMD dot products and activation quantizers, written once and compiled twice: by
+// x86_avx2/avx2_kernels.cc (AVX2+FMA+F16C) and by x86_avx512/avx512_kernels.cc (adds
+// AVX-512 BW/VL/VNNI/BF16), each inside its own namespace. `#if ENCLAVE_SIMD_AVX512` picks the
+// wider instructions where they help; the arithmetic is the reference's (kernels/ref/vec_dot.cc):
+// exact integer sums inside blocks, f32 scale products and block sums.
+//
+// Include only from a translation unit compiled with at least -mavx2 -mfma -mf16c, after
+// defining ENCLAVE_SIMD_NAMESPACE and ENCLAVE_SIMD_AVX512 (0 or 1).
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "base/half.h"
+#include "kernels/quant_blocks.h"
+
+namespace enclave::kernels::ENCLAVE_SIMD_NAMESPACE {
+namespace {
+
+inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
+
+inline float HorizontalSum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
+inline int HorizontalSumI32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// Signed int8 x int8 dot of 32 lanes, summed in groups of 4 into 8 int32 lanes.
+inline __m256i DotI8(__m256i w, __m256i a) {
+#if ENCLAVE_SIMD_AVX512
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+#else
+  const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+  return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+#endif
+}
+
+// Unsigned (0..127) x signed int8 dot of 32 lanes into 8 int32 lanes.
+inline __m256i DotU8I8(__m256i u, __m256i a) {
+#if ENCLAVE_SIMD_AVX512
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, a);
+#else
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, a), _mm256_set1_epi16(1));
+#endif
+}
+
+inline __m256i Load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// 16 bytes of packed nibbles -> 32 bytes: low nibbles in lanes 0..15, high nibbles in 16..31.
+inline __m256i UnpackNibbles(const uint8_t* p) {
+  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(x, 4), x);
+  return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+// 32 bits -> 32 bytes, 0xFF where the bit is set.
+inline __m256i BitsToBytes(uint32_t bits) {
+#if ENCLAVE_SIMD_AVX512
+  return _mm256_movm_epi8(bits);
+#else
+  const __m256i shuf = _mm256_setr_epi64x(0x0000000000000000LL, 0x0101010101010101LL,
+                                          0x0202020202020202LL, 0x0303030303030303LL);
+  __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), shuf);
+  const __m256i mask = _mm256_set1_epi64x(0x7FBFDFEFF7FBFDFELL);
+  v = _mm256_or_si256(v, mask);
+  return _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
+#endif
+}
+
+// ---- float weight types -------------------------------------------------------------------
+
+float DotF32(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const float*>(w);
+  const auto* y = static_cast<const float*>(a);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(),
+         acc3 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), acc1);
+    acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16), acc2);
+    acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24), acc3);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc0);
+  float s = HorizontalSum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+  for (; i < n; ++i) s += x[i] * y[i];
+  return s;
+}
+
+float DotF16(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const uint16_t*>(w);
+  const auto* y = static_cast<const float*>(a);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+    const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i + 8)));
+    acc0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(y + i), acc0);
+    acc1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(y + i + 8), acc1);
+  }
+  float s = HorizontalSum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) s += HalfToFloat(x[i]) * y[i];
+  return s;
+}
+
+inline __m256 Bf16x8ToF32(const uint16_t* p) {
+  const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+
+float DotBF16(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const uint16_t*>(w);
+  const auto* y = static_cast<const uint16_t*>(a);
+  int64_t i = 0;
+  float s = 0;
+#if ENCLAVE_SIMD_AVX512
+  if (__builtin_cpu_supports("avx512bf16")) {
+    __m512 acc = _mm512_setzero_ps();
+    for (; i + 32 <= n; i += 32) {
+      acc = _mm512_dpbf16_ps(acc, (__m512bh)_mm512_loadu_si512(x + i), (__m512bh)_mm512_loadu_si512(y + i));
+    }
+    // Sum the two 256-bit halves (avoids GCC 12's _mm512_reduce_add_ps, which trips
+    // -Wmaybe-uninitialized inside its own header).
+    float lanes[16];
+    _mm512_storeu_ps(lanes, acc);
+    s = HorizontalSum(_mm256_add_ps(_mm256_loadu_ps(lanes), _mm256_loadu_ps(lanes + 8)));
+  }
+#endif
+  __m256 acc0 = _mm256_setzero_ps();
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(Bf16x8ToF32(x + i), Bf16x8ToF32(y + i), acc0);
+  s += HorizontalSum(acc0);
+  for (; i < n; ++i) s += Bf16ToF32(x[i]) * Bf16ToF32(y[i]);
+  return s;
+}
+
+// ---- legacy 32-element blocks ---------------------------------------------------------------
+
+float DotQ8_0(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ8_0*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  const int64_t nb = n / kQK;
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 2 <= nb; i += 2) {
+    const __m256i p0 = DotI8(Load256(x[i].qs), Load256(y[i].qs));
+    const __m256i p1 = DotI8(Load256(x[i + 1].qs), Load256(y[i + 1].qs));
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[i].d) * HalfToFloat(y[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[i + 1].d) * HalfToFloat(y[i + 1].d)),
+                           _mm256_cvtepi32_ps(p1), acc1);
+  }
+  for (; i < nb; ++i) {
+    const __m256i p = DotI8(Load256(x[i].qs), Load256(y[i].qs));
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[i].d) * HalfToFloat(y[i].d)), _mm256_cvtepi32_ps(p), acc0);
+  }
+  return HorizontalSum(_mm256_add_ps(acc0, acc1));
+}
+
+float DotQ4_0(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ4_0*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  const __m256i eight = _mm256_set1_epi8(8);
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    const __m256i q = _mm256_sub_epi8(UnpackNibbles(x[i].qs), eight);
+    const __m256i p = DotI8(q, Load256(y[i].qs));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[i].d) * HalfToFloat(y[i].d)), _mm256_cvtepi32_ps(p), acc);
+  }
+  return HorizontalSum(acc);
+}
+
+float DotQ4_1(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ4_1*>(w);
+  const auto* y = static_cast<const BlockQ8_1*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0;
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    const __m256i p = DotU8I8(UnpackNibbles(x[i].qs), Load256(y[i].qs));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[i].d) * HalfToFloat(y[i].d)), _mm256_cvtepi32_ps(p), acc);
+    mins += HalfToFloat(x[i].m) * HalfToFloat(y[i].s);
+  }
+  return HorizontalSum(acc) + mins;
+}
+
+float DotQ5_0(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ5_0*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    uint32_t qh;
+    std::memcpy(&qh, x[i].qh, 4);
+    // q - 16 = nibble - 16*(1 - bit): OR 0xF0 into lanes whose fifth bit is clear.
+    const __m256i neg = _mm256_andnot_si256(BitsToBytes(qh), _mm256_set1_epi8(static_cast<char>(0xF0)));
+    const __m256i q = _mm256_or_si256(UnpackNibbles(x[i].qs), neg);
+    const __m256i p = DotI8(q, Load256(y[i].qs));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[i].d) * HalfToFloat(y[i].d)), _mm256_cvtepi32_ps(p), acc);
+  }
+  return HorizontalSum(acc);
+}
+
+float DotQ5_1(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ5_1*>(w);
+  const auto* y = static_cast<const BlockQ8_1*>(a);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0;
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    uint32_t qh;
+    std::memcpy(&qh, x[i].qh, 4);
+    const __m256i hi = _mm256_and_si256(BitsToBytes(qh), _mm256_set1_epi8(0x10));
+    const __m256i q = _mm256_or_si256(UnpackNibbles(x[i].qs), hi);
+    const __m256i p = DotU8I8(q, Load256(y[i].qs));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(HalfToFloat(x[i].d) * HalfToFloat(y[i].d)), _mm256_cvtepi32_ps(p), acc);
+    mins += HalfToFloat(x[i].m) * HalfToFloat(y[i].s);
+  }
+  return HorizontalSum(acc) + mins;
+}
+
+// ---- K-quants ----------------------------------------------------------------------------
+// maddubs(u8 levels, s8 activations) gives 16 int16 pair sums (never saturating: levels <= 63,
+// so |pair| <= 2*63*127); madd with int16 scales then sums pairs into 8 int32 lanes, each lane
+// covering 4 elements of one sub-block.
+
+inline __m256i ScaledDot(__m256i q_u8, __m256i a_i8, __m256i scales16) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(q_u8, a_i8), scales16);
+}
+
+// sum_g bsums[g] * m16[g] over 16 groups.
+inline int BsumsDot(const int16_t* bsums, __m256i m16) {
+  return HorizontalSumI32(_mm256_madd_epi16(Load256(bsums), m16));
+}
+
+float DotQ4_K(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ4_K*>(w);
+  const auto* y = static_cast<const BlockQ8_K*>(a);
+  const __m256i low_mask = _mm256_set1_epi8(0x0F);
+  float sum = 0;
+  for (int64_t i = 0; i < n / kQKK; ++i) {
+    uint8_t sc[8], mn[8];
+    for (int j = 0; j < 8; ++j) UnpackScaleMinK4(j, x[i].scales, &sc[j], &mn[j]);
+    __m256i acc = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i q = Load256(x[i].qs + 32 * c);
+      const __m256i lo = _mm256_and_si256(q, low_mask);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low_mask);
+      acc = _mm256_add_epi32(acc, ScaledDot(lo, Load256(y[i].qs + 64 * c), _mm256_set1_epi16(sc[2 * c])));
+      acc = _mm256_add_epi32(acc, ScaledDot(hi, Load256(y[i].qs + 64 * c + 32), _mm256_set1_epi16(sc[2 * c + 1])));
+    }
+    const __m256i m16 = _mm256_setr_epi16(mn[0], mn[0], mn[1], mn[1], mn[2], mn[2], mn[3], mn[3], mn[4], mn[4],
+                                          mn[5], mn[5], mn[6], mn[6], mn[7], mn[7]);
+    const int sum_q = HorizontalSumI32(acc);
+    const int sum_m = BsumsDot(y[i].bsums, m16);
+    sum += y[i].d * (HalfToFloat(x[i].d) * static_cast<float>(sum_q) - HalfToFloat(x[i].dmin) * static_cast<float>(sum_m));
+  }
+  return sum;
+}
+
+float DotQ5_K(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ5_K*>(w);
+  const auto* y = static_cast<const BlockQ8_K*>(a);
+  const __m256i low_mask = _mm256_set1_epi8(0x0F);
+  const __m256i bit = _mm256_set1_epi8(0x10);
+  float sum = 0;
+  for (int64_t i = 0; i < n / kQKK; ++i) {
+    uint8_t sc[8], mn[8];
+    for (int j = 0; j < 8; ++j) UnpackScaleMinK4(j, x[i].scales, &sc[j], &mn[j]);
+    const __m256i qh = Load256(x[i].qh);
+    __m256i acc = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i q = Load256(x[i].qs + 32 * c);
+      // Fifth bit of sub-block 2c is bit 2c of qh; shifting 16-bit lanes keeps bytes separate after the mask.
+      const __m256i h_lo = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * c), 4), bit);
+      const __m256i h_hi = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * c + 1), 4), bit);
+      const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, low_mask), h_lo);
+      const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low_mask), h_hi);
+      acc = _mm256_add_epi32(acc, ScaledDot(lo, Load256(y[i].qs + 64 * c), _mm256_set1_epi16(sc[2 * c])));
+      acc = _mm256_add_epi32(acc, ScaledDot(hi, Load256(y[i].qs + 64 * c + 32), _mm256_set1_epi16(sc[2 * c + 1])));
+    }
+    const __m256i m16 = _mm256_setr_epi16(mn[0], mn[0], mn[1], mn[1], mn[2], mn[2], mn[3], mn[3], mn[4], mn[4],
+                                          mn[5], mn[5], mn[6], mn[6], mn[7], mn[7]);
+    const int sum_q = HorizontalSumI32(acc);
+    const int sum_m = BsumsDot(y[i].bsums, m16);
+    sum += y[i].d * (HalfToFloat(x[i].d) * static_cast<float>(sum_q) - HalfToFloat(x[i].dmin) * static_cast<float>(sum_m));
+  }
+  return sum;
+}
+
+// Two int16 scales, each repeated over the 8 int16 lanes of one 16-element sub-block.
+inline __m256i PairScales(int s0, int s1) {
+  return _mm256_setr_epi16(s0, s0, s0, s0, s0, s0, s0, s0, s1, s1, s1, s1, s1, s1, s1, s1);
+}
+
+// Levels are stored unsigned (0..63); q - 32 is handled as sum(q*a) - 32*sum(a) with the bsums.
+float DotQ6_K(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ6_K*>(w);
+  const auto* y = static_cast<const BlockQ8_K*>(a);
+  const __m256i low_mask = _mm256_set1_epi8(0x0F);
+  const __m256i two_bits = _mm256_set1_epi8(0x30);
+  float sum = 0;
+  for (int64_t i = 0; i < n / kQKK; ++i) {
+    const int8_t* sc = x[i].scales;
+    __m256i acc = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      const __m256i ql0 = Load256(x[i].ql + 64 * h);
+      const __m256i ql1 = Load256(x[i].ql + 64 * h + 32);
+      const __m256i qh = Load256(x[i].qh + 32 * h);
+      const __m256i q0 = _mm256_or_si256(_mm256_and_si256(ql0, low_mask), _mm256_and_si256(_mm256_slli_epi16(qh, 4), two_bits));
+      const __m256i q1 = _mm256_or_si256(_mm256_and_si256(ql1, low_mask), _mm256_and_si256(_mm256_slli_epi16(qh, 2), two_bits));
+      const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low_mask), _mm256_and_si256(qh, two_bits));
+      const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low_mask),
+                                         _mm256_and_si256(_mm256_srli_epi16(qh, 2), two_bits));
+      const int8_t* ya = y[i].qs + 128 * h;
+      const int8_t* s = sc + 8 * h;
+      acc = _mm256_add_epi32(acc, ScaledDot(q0, Load256(ya), PairScales(s[0], s[1])));
+      acc = _mm256_add_epi32(acc, ScaledDot(q1, Load256(ya + 32), PairScales(s[2], s[3])));
+      acc = _mm256_add_epi32(acc, ScaledDot(q2, Load256(ya + 64), PairScales(s[4], s[5])));
+      acc = _mm256_add_epi32(acc, ScaledDot(q3, Load256(ya + 96), PairScales(s[6], s[7])));
+    }
+    const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
+    const int sumi = HorizontalSumI32(acc) - 32 * BsumsDot(y[i].bsums, s16);
+    sum += (HalfToFloat(x[i].d) * y[i].d) * static_cast<float>(sumi);
+  }
+  return sum;
+}
+
+// Levels low2 + 4*hbit (0..7) unsigned; q = level - 4 handled with the bsums.
+float DotQ3_K(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ3_K*>(w);
+  const auto* y = static_cast<const BlockQ8_K*>(a);
+  const __m256i three = _mm256_set1_epi8(3);
+  const __m256i four = _mm256_set1_epi8(4);
+  float sum = 0;
+  for (int64_t i = 0; i < n / kQKK; ++i) {
+    int sc[16];
+    for (int s = 0; s < 16; ++s) sc[s] = Q3KScale(x[i].scales, s);
+    const __m256i hm = Load256(x[i].hmask);
+    __m256i acc = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      const __m256i qs = Load256(x[i].qs + 32 * h);
+      for (int j = 0; j < 4; ++j) {
+        const int g = 4 * h + j;  // 32-element group; high bit is bit g of hmask
+        const __m256i low = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * j), three);
+        const __m256i hb = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(hm, g), 2), four);
+        const __m256i q = _mm256_or_si256(low, hb);
+        acc = _mm256_add_epi32(acc, ScaledDot(q, Load256(y[i].qs + 32 * g), PairScales(sc[2 * g], sc[2 * g + 1])));
+      }
+    }
+    const __m256i s16 = _mm256_setr_epi16(sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7], sc[8], sc[9],
+                                          sc[10], sc[11], sc[12], sc[13], sc[14], sc[15]);
+    const int sumi = HorizontalSumI32(acc) - 4 * BsumsDot(y[i].bsums, s16);
+    sum += (HalfToFloat(x[i].d) * y[i].d) * static_cast<float>(sumi);
+  }
+  return sum;
+}
+
+float DotQ2_K(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ2_K*>(w);
+  const auto* y = static_cast<const BlockQ8_K*>(a);
+  const __m256i three = _mm256_set1_epi8(3);
+  float sum = 0;
+  for (int64_t i = 0; i < n / kQKK; ++i) {
+    const uint8_t* s = x[i].scales;
+    __m256i acc = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      const __m256i qs = Load256(x[i].qs + 32 * h);
+      for (int j = 0; j < 4; ++j) {
+        const int g = 4 * h + j;
+        const __m256i q = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * j), three);
+        acc = _mm256_add_epi32(acc, ScaledDot(q, Load256(y[i].qs + 32 * g), PairScales(s[2 * g] & 0xF, s[2 * g + 1] & 0xF)));
+      }
+    }
+    const __m256i m16 = _mm256_srli_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s))), 4);
+    const int sum_q = HorizontalSumI32(acc);
+    const int sum_m = BsumsDot(y[i].bsums, m16);
+    sum += y[i].d * (HalfToFloat(x[i].d) * static_cast<float>(sum_q) - HalfToFloat(x[i].dmin) * static_cast<float>(sum_m));
+  }
+  return sum;
+}
+
+// ---- activation quantizers (bit-identical to the reference) ----------------------------------
+
+inline float AbsMax8(const float* x, int n) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 m = _mm256_setzero_ps();
+  for (int j = 0; j < n; j += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+  __m128 r = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  r = _mm_max_ps(r, _mm_movehl_ps(r, r));
+  r = _mm_max_ss(r, _mm_movehdup_ps(r));
+  return _mm_cvtss_f32(r);
+}
+
+// 32 floats * id, rounded to nearest even, packed to int8 in order. Returns the int sum.
+inline int QuantizeRun32(const float* x, float id, int8_t* out) {
+  const __m256 mul = _mm256_set1_ps(id);
+  const __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x), mul));
+  const __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8), mul));
+  const __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 16), mul));
+  const __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 24), mul));
+  const __m256i sum = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+  // packs work per 128-bit lane; the permute restores element order.
+  const __m256i p01 = _mm256_packs_epi32(i0, i1), p23 = _mm256_packs_epi32(i2, i3);
+  __m256i b = _mm256_packs_epi16(p01, p23);
+  b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), b);
+  return HorizontalSumI32(sum);
+}
+
+void QuantizeActQ8_0(const float* src, void* dst, int64_t n) {
+  auto* y = static_cast<BlockQ8_0*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
+    const float d = AbsMax8(src, kQK) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    QuantizeRun32(src, id, y[i].qs);
+    y[i].d = F32ToFp16(d);
+  }
+}
+
+void QuantizeActQ8_1(const float* src, void* dst, int64_t n) {
+  auto* y = static_cast<BlockQ8_1*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
+    const float d = AbsMax8(src, kQK) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const int sum = QuantizeRun32(src, id, y[i].qs);
+    y[i].d = F32ToFp16(d);
+    y[i].s = F32ToFp16(static_cast<float>(sum) * d);
+  }
+}
+
+void QuantizeActQ8_K(const float* src, void* dst, int64_t n) {
+  auto* y = static_cast<BlockQ8_K*>(dst);
+  for (int64_t i = 0; i < n / kQKK; ++i, src += kQKK) {
+    const float d = AbsMax8(src, kQKK) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    for (int j = 0; j < kQKK; j += 32) QuantizeRun32(src + j, id, y[i].qs + j);
+    for (int g = 0; g < 16; ++g) {
+      const __m128i v = _mm_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y[i].qs + 16 * g)));
+      const __m128i w = _mm_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(y[i].qs + 16 * g + 8)));
+      __m128i s = _mm_madd_epi16(_mm_add_epi16(v, w), _mm_set1_epi16(1));
+      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+      s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+      y[i].bsums[g] = static_cast<int16_t>(_mm_cvtsi128_si32(s));
+    }
+    y[i].d = d;
+  }
+}
+
+void FillTable(KernelTable* t) {
+  auto dot = [t](DType type, VecDotFn fn) { t->vec_dot[static_cast<uint32_t>(type)] = fn; };
+  dot(DType::kF32, DotF32);
+  dot(DType::kF16, DotF16);
+  dot(DType::kBF16, DotBF16);
+  dot(DType::kQ4_0, DotQ4_0);
+  dot(DType::kQ4_1, DotQ4_1);
+  dot(DType::kQ5_0, DotQ5_0);
+  dot(DType::kQ5_1, DotQ5_1);
+  dot(DType::kQ8_0, DotQ8_0);
+  dot(DType::kQ2_K, DotQ2_K);
+  dot(DType::kQ3_K, DotQ3_K);
+  dot(DType::kQ4_K, DotQ4_K);
+  dot(DType::kQ5_K, DotQ5_K);
+  dot(DType::kQ6_K, DotQ6_K);
+  auto act = [t](DType type, QuantizeRowFn fn) { t->quantize_activation[static_cast<uint32_t>(type)] = fn; };
+  act(DType::kQ8_0, QuantizeActQ8_0);
+  act(DType::kQ8_1, QuantizeActQ8_1);
+  act(DType::kQ8_K, QuantizeActQ8_K);
+}
+
+}  // namespace
+}  // namespace enclave::kernels::ENCLAVE_SIMD_NAMESPACE
