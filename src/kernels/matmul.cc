@@ -1,0 +1,94 @@
+#include "kernels/matmul.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace enclave::kernels {
+namespace {
+
+// Rows per work unit: small enough to balance two threads on short matrices, large enough that
+// each thread streams long contiguous runs of weights.
+constexpr int64_t kRowGrain = 16;
+// Activation rows processed against one block of weight rows while that block is cache-hot.
+constexpr int64_t kActivationTile = 16;
+
+// Converts n rows of k floats into the activation type, splitting rows over the pool.
+const uint8_t* PrepareActivations(const KernelTable& kernels, ThreadPool& pool, DType act_type, const float* x,
+                                  int64_t n, int64_t k, size_t act_row_bytes, MatmulWorkspace& ws) {
+  uint8_t* out = ws.Reserve(act_row_bytes * static_cast<size_t>(n));
+  const QuantizeRowFn quantize = kernels.quantize_act(act_type);
+  if (n == 1) {
+    quantize(x, out, k);
+    return out;
+  }
+  pool.Run([&](int t, int nt) {
+    int64_t begin, end;
+    ThreadPool::SplitRange(n, 1, t, nt, &begin, &end);
+    for (int64_t r = begin; r < end; ++r) quantize(x + r * k, out + r * act_row_bytes, k);
+  });
+  return out;
+}
+
+}  // namespace
+
+Status ValidateWeightMatrix(const WeightMatrix& w) {
+  if (!IsMatmulWeightType(w.type)) {
+    return UnsupportedError(fmt::format("matrix multiplication with {} weights is not supported", DTypeName(w.type)));
+  }
+  if (w.rows <= 0 || w.cols <= 0) return InvalidArgumentError(fmt::format("empty matrix {}x{}", w.rows, w.cols));
+  const auto row_bytes = RowBytes(w.type, static_cast<uint64_t>(w.cols));
+  if (!row_bytes) {
+    return InvalidArgumentError(fmt::format("{} columns is not a multiple of the {} block size {}", w.cols,
+                                            DTypeName(w.type), Traits(w.type).block_elems));
+  }
+  if (w.row_stride < *row_bytes) {
+    return InvalidArgumentError(fmt::format("row stride {} is smaller than a row ({} bytes)", w.row_stride, *row_bytes));
+  }
+  if (w.data == nullptr) return InvalidArgumentError("matrix has no data");
+  return Status::Ok();
+}
+
+void MatVec(const KernelTable& kernels, ThreadPool& pool, const WeightMatrix& w, const float* x, float* y,
+            MatmulWorkspace& workspace) {
+  const DType act_type = VecDotType(w.type);
+  const size_t act_bytes = *RowBytes(act_type, static_cast<uint64_t>(w.cols));
+  const uint8_t* act = PrepareActivations(kernels, pool, act_type, x, 1, w.cols, act_bytes, workspace);
+  const VecDotFn dot = kernels.dot(w.type);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  pool.Run([&](int t, int nt) {
+    int64_t begin, end;
+    ThreadPool::SplitRange(w.rows, kRowGrain, t, nt, &begin, &end);
+    for (int64_t r = begin; r < end; ++r) y[r] = dot(w.cols, base + r * w.row_stride, act);
+  });
+}
+
+void MatMul(const KernelTable& kernels, ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t n,
+            float* y, MatmulWorkspace& workspace) {
+  if (n == 1) {
+    MatVec(kernels, pool, w, x, y, workspace);
+    return;
+  }
+  const DType act_type = VecDotType(w.type);
+  const size_t act_bytes = *RowBytes(act_type, static_cast<uint64_t>(w.cols));
+  const uint8_t* act = PrepareActivations(kernels, pool, act_type, x, n, w.cols, act_bytes, workspace);
+  const VecDotFn dot = kernels.dot(w.type);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  pool.Run([&](int t, int nt) {
+    int64_t begin, end;
+    ThreadPool::SplitRange(w.rows, kRowGrain, t, nt, &begin, &end);
+    // Tile: a block of weight rows stays in L1/L2 while a tile of activation rows passes over it.
+    for (int64_t r0 = begin; r0 < end; r0 += kRowGrain) {
+      const int64_t r1 = std::min(end, r0 + kRowGrain);
+      for (int64_t j0 = 0; j0 < n; j0 += kActivationTile) {
+        const int64_t j1 = std::min(n, j0 + kActivationTile);
+        for (int64_t r = r0; r < r1; ++r) {
+          const uint8_t* wr = base + r * w.row_stride;
+          for (int64_t j = j0; j < j1; ++j) y[j * w.rows + r] = dot(w.cols, wr, act + j * act_bytes);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace enclave::kernels

@@ -1,0 +1,52 @@
+// Matrix-vector and matrix-matrix products of quantized weights with f32 activations, split by
+// weight rows over a ThreadPool.
+//
+//   MatVec:  y[M]    = W[M, K] · x[K]
+//   MatMul:  Y[N, M] = X[N, K] · W[M, K]^T      (N activation rows, e.g. the tokens of a prefill)
+//
+// W rows are in any IsMatmulWeightType type, `row_stride` bytes apart (GGUF tensors are dense:
+// row_stride = RowBytes(type, K)). Activations are converted once per call to VecDotType(W) into
+// a caller-owned MatmulWorkspace that grows but never shrinks, so steady-state calls do not
+// allocate. Threads write disjoint ranges of the output and never lock. A workspace must not be
+// shared by concurrent calls.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "base/status.h"
+#include "kernels/kernels.h"
+#include "platform/thread_pool.h"
+
+namespace enclave::kernels {
+
+struct WeightMatrix {
+  DType type = DType::kF32;
+  const void* data = nullptr;
+  int64_t rows = 0;        // M (output features)
+  int64_t cols = 0;        // K (input features), a multiple of the type's block size
+  size_t row_stride = 0;   // bytes between rows
+};
+
+class MatmulWorkspace {
+ public:
+  uint8_t* Reserve(size_t bytes) {
+    if (buffer_.size() < bytes) buffer_.resize(bytes);
+    return buffer_.data();
+  }
+
+ private:
+  std::vector<uint8_t> buffer_;
+};
+
+// Checks shapes and types (for callers that take them from files); kernels assume valid input.
+Status ValidateWeightMatrix(const WeightMatrix& w);
+
+void MatVec(const KernelTable& kernels, ThreadPool& pool, const WeightMatrix& w, const float* x, float* y,
+            MatmulWorkspace& workspace);
+
+void MatMul(const KernelTable& kernels, ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t n,
+            float* y, MatmulWorkspace& workspace);
+
+}  // namespace enclave::kernels
