@@ -1,0 +1,147 @@
+// Kernel benchmarks: the machine's read bandwidth, and matrix-vector products per weight type at
+// the shapes of DeepSeek-R1-Distill-Qwen-1.5B (1536 x 8960 FFN) and -7B (3584 x 18944 FFN), in
+// both orientations (up/gate: rows = n_ff; down: rows = n_embd).
+//
+// Weights are far larger than the last-level cache: each benchmark cycles through enough copies
+// of the matrix to cover >= 4x the LLC, so every iteration streams from DRAM like token
+// generation does. Counters: bytes_per_second (weight bytes), and frac_of_read_bw, the fraction
+// of the read bandwidth measured by BM_ReadBandwidth with the same thread count.
+#include <benchmark/benchmark.h>
+#include <immintrin.h>
+
+#include <cstring>
+#include <chrono>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "kernels/matmul.h"
+#include "platform/thread_pool.h"
+
+namespace enclave::kernels {
+namespace {
+
+constexpr size_t kLlcBytes = 32ull << 20;       // this machine's L3; over-estimating is harmless
+constexpr size_t kStreamBytes = 4 * kLlcBytes;  // minimum bytes touched per rotation
+constexpr size_t kProbeBytes = 512ull << 20;
+
+// Streaming read of `bytes` with AVX2 loads, split over threads. Compiled for AVX2 only here
+// (the benchmark binary is not shipped; the library's kernels use runtime dispatch).
+__attribute__((target("avx2"))) uint64_t ReadStream(const uint8_t* p, size_t bytes) {
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256(), acc2 = _mm256_setzero_si256(),
+          acc3 = _mm256_setzero_si256();
+  for (size_t i = 0; i + 128 <= bytes; i += 128) {
+    acc0 = _mm256_xor_si256(acc0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
+    acc1 = _mm256_xor_si256(acc1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+    acc2 = _mm256_xor_si256(acc2, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
+    acc3 = _mm256_xor_si256(acc3, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
+  }
+  const __m256i x = _mm256_xor_si256(_mm256_xor_si256(acc0, acc1), _mm256_xor_si256(acc2, acc3));
+  return static_cast<uint64_t>(_mm256_extract_epi64(x, 0) ^ _mm256_extract_epi64(x, 3));
+}
+
+void BM_ReadBandwidth(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  const size_t bytes = 1ull << 30;
+  auto* buf = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
+  std::memset(buf, 1, bytes);
+  ThreadPool pool(threads);
+  std::vector<uint64_t> sink(threads);
+  for (auto _ : state) {
+    pool.Run([&](int t, int nt) {
+      const size_t per = bytes / nt / 128 * 128;
+      sink[t] ^= ReadStream(buf + t * per, per);
+    });
+    benchmark::DoNotOptimize(sink.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes));
+  std::free(buf);
+}
+
+// Read bandwidth with `threads` threads, best of `reps` passes over a 512 MiB buffer. Measured
+// inside each matrix benchmark, right before and after it, because a shared machine's bandwidth
+// drifts by 2x over minutes: a fraction is only meaningful against a measurement taken alongside.
+double MeasureBandwidth(ThreadPool& pool, int reps) {
+  static uint8_t* buf = [] {
+    auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, kProbeBytes));
+    std::memset(p, 1, kProbeBytes);
+    return p;
+  }();
+  double best = 0;
+  std::vector<uint64_t> sink(pool.size());
+  for (int rep = 0; rep < reps; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.Run([&](int t, int nt) {
+      const size_t per = kProbeBytes / nt / 128 * 128;
+      sink[t] ^= ReadStream(buf + t * per, per);
+    });
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, kProbeBytes / sec);
+  }
+  benchmark::DoNotOptimize(sink.data());
+  return best;
+}
+
+struct Shape {
+  int64_t rows, cols;
+};
+
+void BM_MatVec(benchmark::State& state, DType type, Shape shape) {
+  const int threads = static_cast<int>(state.range(0));
+  const KernelTable& kernels = BestKernels();
+  const size_t row_bytes = *RowBytes(type, shape.cols);
+  const size_t matrix_bytes = row_bytes * shape.rows;
+  const size_t copies = std::max<size_t>(2, (kStreamBytes + matrix_bytes - 1) / matrix_bytes);
+  // Random bytes are valid for every type except for fp16 scale fields that may decode to
+  // inf/NaN; the kernels' speed does not depend on the values.
+  std::vector<std::unique_ptr<uint8_t[]>> mats;
+  std::mt19937_64 rng(1);
+  for (size_t c = 0; c < copies; ++c) {
+    mats.emplace_back(new uint8_t[matrix_bytes]);
+    auto* p = reinterpret_cast<uint64_t*>(mats.back().get());
+    for (size_t i = 0; i < matrix_bytes / 8; ++i) p[i] = rng() & 0x3BFF3BFF3BFF3BFFull;  // finite halves
+  }
+  std::vector<float> x(shape.cols, 0.5f), y(shape.rows);
+  ThreadPool pool(threads);
+  MatmulWorkspace ws;
+  const double bw_before = MeasureBandwidth(pool, 3);
+  size_t c = 0;
+  for (auto _ : state) {
+    const WeightMatrix w{type, mats[c].get(), shape.rows, shape.cols, row_bytes};
+    MatVec(kernels, pool, w, x.data(), y.data(), ws);
+    benchmark::DoNotOptimize(y.data());
+    c = (c + 1) % copies;
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(matrix_bytes));
+  const double bw = 0.5 * (bw_before + MeasureBandwidth(pool, 3));
+  state.counters["read_bw"] = benchmark::Counter(bw, benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
+  state.counters["frac_of_read_bw"] = benchmark::Counter(
+      static_cast<double>(matrix_bytes) / bw, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(IsaName(kernels.isa)));
+}
+
+void RegisterAll() {
+  const DType types[] = {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0, DType::kQ5_K, DType::kQ4_0, DType::kQ4_1,
+                         DType::kQ5_0, DType::kQ5_1, DType::kQ2_K, DType::kQ3_K, DType::kF16, DType::kBF16,
+                         DType::kF32};
+  const std::pair<const char*, Shape> shapes[] = {
+      {"1536x8960", {1536, 8960}},    // 1.5B down_proj: rows = n_embd
+      {"8960x1536", {8960, 1536}},    // 1.5B up/gate
+      {"3584x18944", {3584, 18944}},  // 7B down_proj
+      {"18944x3584", {18944, 3584}},  // 7B up/gate
+  };
+  benchmark::RegisterBenchmark("BM_ReadBandwidth", BM_ReadBandwidth)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+  for (DType t : types) {
+    for (const auto& [name, shape] : shapes) {
+      benchmark::RegisterBenchmark((std::string("BM_MatVec/") + DTypeName(t) + "/" + name).c_str(),
+                                   [t, shape = shape](benchmark::State& s) { BM_MatVec(s, t, shape); })
+          ->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+    }
+  }
+}
+
+const bool kRegistered = (RegisterAll(), true);
+
+}  // namespace
+}  // namespace enclave::kernels
