@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang, ASan+UBSan) and runs each for SECONDS on a scratch copy of
-# its seed corpus under tests/fuzz/corpus/<target>/. Longer runs: scripts/fuzz.sh 3600
+# Builds the libFuzzer targets (clang, ASan+UBSan) and runs each for SECONDS on a scratch corpus
+# seeded from the fixture files listed (as globs) in tests/fuzz/<target>.seeds.
+# Longer runs: scripts/fuzz.sh 3600
 # A crash leaves its input as build/fuzz/crash-* and fails this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,10 +12,14 @@ status=0
 for bin in build/fuzz/*_fuzz; do
   [ -x "$bin" ] || continue
   name=$(basename "$bin")
-  seeds="tests/fuzz/corpus/${name%_fuzz}"
+  seeds="tests/fuzz/${name%_fuzz}.seeds"
   work="build/fuzz/corpus-$name"
   rm -rf "$work" && mkdir -p "$work"
-  [ -d "$seeds" ] && cp -r "$seeds"/. "$work"/
+  if [ -f "$seeds" ]; then
+    while read -r pattern; do
+      for f in $pattern; do [ -f "$f" ] && cp "$f" "$work/$(echo "$f" | tr / _)"; done
+    done < "$seeds"
+  fi
   echo "fuzz: $name for ${seconds}s"
   if ! ASAN_OPTIONS=detect_leaks=1 "$bin" -max_total_time="$seconds" -max_len=65536 \
       -artifact_prefix=build/fuzz/ -print_final_stats=0 "$work" >"build/fuzz/$name.log" 2>&1; then

@@ -402,7 +402,9 @@ float DotQ2_K(int64_t n, const void* w, const void* a) {
 // -Wuninitialized flags at every call site. Not our bug; silence it for this section only.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 // 512-bit K-quant kernels. Scales and mins are unpacked with 32-bit word arithmetic (each byte
 // lane independent) instead of a per-sub-block loop, scale vectors are built with one permute per
