@@ -54,6 +54,8 @@ def main():
     good = build(kvs, tensors, data)
     with open(os.path.join(OUT, "..", "minimal_valid.gguf"), "wb") as f:
         f.write(good)
+    with open(os.path.join(OUT, "..", "minimal_v2.gguf"), "wb") as f:  # GGUF v2 has the same layout
+        f.write(build(kvs, tensors, data, version=2))
 
     header_len = 24
     kv_end = header_len + len(b"".join(kvs))

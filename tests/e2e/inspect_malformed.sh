@@ -20,11 +20,14 @@ for f in "$src"/tests/fixtures/gguf/malformed/*.gguf "$src"/tests/fixtures/safet
     echo "FAIL $f: expected one 'error:' line on stderr, got:"; printf '%s\n' "$err" | head -20; fail=1
   fi
 done
-for f in "$src"/tests/fixtures/gguf/all_types.gguf "$src"/tests/fixtures/gguf/minimal_valid.gguf; do
+for f in "$src"/tests/fixtures/gguf/all_types.gguf "$src"/tests/fixtures/gguf/minimal_valid.gguf \
+         "$src"/tests/fixtures/gguf/minimal_v2.gguf "$src"/tests/fixtures/safetensors/single \
+         "$src"/tests/fixtures/safetensors/sharded "$src"/tests/fixtures/safetensors/fp8 \
+         "$src"/tests/fixtures/safetensors/single/model.safetensors; do
   if ! "$enclave" inspect "$f" >/dev/null; then echo "FAIL valid file $f rejected"; fail=1; fi
   if ! "$enclave" inspect --json "$f" >/dev/null; then echo "FAIL valid file $f rejected (--json)"; fail=1; fi
   checked=$((checked + 1))
 done
 echo "$checked files checked"
-[ "$checked" -ge 40 ] || { echo "FAIL: expected at least 40 fixture files"; fail=1; }
+[ "$checked" -ge 60 ] || { echo "FAIL: expected at least 60 fixture files"; fail=1; }
 exit $fail

@@ -86,6 +86,18 @@ TEST(GgufTest, CliJsonHasTheContractFields) {
   EXPECT_EQ(j["metadata"]["test.array_i32"], json({1, -2, 3}));
 }
 
+TEST(GgufTest, ReadsVersion2AndVersion3) {
+  for (const char* name : {"minimal_valid.gguf", "minimal_v2.gguf"}) {
+    auto file = GgufFile::Open(SourcePath(std::string("tests/fixtures/gguf/") + name));
+    ASSERT_TRUE(file.ok()) << name << ": " << file.status().message();
+    EXPECT_EQ((*file)->tensors().size(), 2u);
+    float v[8];
+    std::memcpy(v, (*file)->FindTensor("b.weight")->data.data(), sizeof v);
+    EXPECT_EQ(v[7], 15.0f);
+  }
+  EXPECT_EQ((*GgufFile::Open(SourcePath("tests/fixtures/gguf/minimal_v2.gguf")))->version(), 2u);
+}
+
 TEST(GgufTest, TypedGetters) {
   auto file = GgufFile::Open(SourcePath("tests/fixtures/gguf/all_types.gguf"));
   ASSERT_TRUE(file.ok()) << file.status().message();
