@@ -7,7 +7,6 @@
 // generation does. Counters: bytes_per_second (weight bytes), and frac_of_read_bw, the fraction
 // of the read bandwidth measured by BM_ReadBandwidth with the same thread count.
 #include <benchmark/benchmark.h>
-#include <immintrin.h>
 
 #include <cstring>
 #include <chrono>
@@ -18,69 +17,25 @@
 #include "kernels/kernels.h"
 #include "kernels/matmul.h"
 #include "platform/thread_pool.h"
+#include "read_bandwidth.h"
 
 namespace enclave::kernels {
 namespace {
 
 constexpr size_t kLlcBytes = 32ull << 20;       // this machine's L3; over-estimating is harmless
 constexpr size_t kStreamBytes = 4 * kLlcBytes;  // minimum bytes touched per rotation
-constexpr size_t kProbeBytes = 512ull << 20;
-
-// Streaming read of `bytes` with AVX2 loads, split over threads. Compiled for AVX2 only here
-// (the benchmark binary is not shipped; the library's kernels use runtime dispatch).
-__attribute__((target("avx2"))) uint64_t ReadStream(const uint8_t* p, size_t bytes) {
-  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256(), acc2 = _mm256_setzero_si256(),
-          acc3 = _mm256_setzero_si256();
-  for (size_t i = 0; i + 128 <= bytes; i += 128) {
-    acc0 = _mm256_xor_si256(acc0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
-    acc1 = _mm256_xor_si256(acc1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
-    acc2 = _mm256_xor_si256(acc2, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
-    acc3 = _mm256_xor_si256(acc3, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
-  }
-  const __m256i x = _mm256_xor_si256(_mm256_xor_si256(acc0, acc1), _mm256_xor_si256(acc2, acc3));
-  return static_cast<uint64_t>(_mm256_extract_epi64(x, 0) ^ _mm256_extract_epi64(x, 3));
-}
 
 void BM_ReadBandwidth(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   const size_t bytes = 1ull << 30;
-  auto* buf = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
-  std::memset(buf, 1, bytes);
+  static const uint8_t* buf = bench::ProbeBuffer(bytes);
   ThreadPool pool(threads);
-  std::vector<uint64_t> sink(threads);
+  std::vector<uint64_t> sink;
   for (auto _ : state) {
-    pool.Run([&](int t, int nt) {
-      const size_t per = bytes / nt / 128 * 128;
-      sink[t] ^= ReadStream(buf + t * per, per);
-    });
+    bench::TimeReadPass(pool, buf, bytes, sink);
     benchmark::DoNotOptimize(sink.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes));
-  std::free(buf);
-}
-
-// Read bandwidth with `threads` threads, best of `reps` passes over a 512 MiB buffer. Measured
-// inside each matrix benchmark, right before and after it, because a shared machine's bandwidth
-// drifts by 2x over minutes: a fraction is only meaningful against a measurement taken alongside.
-double MeasureBandwidth(ThreadPool& pool, int reps) {
-  static uint8_t* buf = [] {
-    auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, kProbeBytes));
-    std::memset(p, 1, kProbeBytes);
-    return p;
-  }();
-  double best = 0;
-  std::vector<uint64_t> sink(pool.size());
-  for (int rep = 0; rep < reps; ++rep) {
-    const auto t0 = std::chrono::steady_clock::now();
-    pool.Run([&](int t, int nt) {
-      const size_t per = kProbeBytes / nt / 128 * 128;
-      sink[t] ^= ReadStream(buf + t * per, per);
-    });
-    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, kProbeBytes / sec);
-  }
-  benchmark::DoNotOptimize(sink.data());
-  return best;
 }
 
 struct Shape {
@@ -105,7 +60,7 @@ void BM_MatVec(benchmark::State& state, DType type, Shape shape) {
   std::vector<float> x(shape.cols, 0.5f), y(shape.rows);
   ThreadPool pool(threads);
   MatmulWorkspace ws;
-  const double bw_before = MeasureBandwidth(pool, 3);
+  const double bw_before = bench::MeasureReadBandwidth(pool, 3);
   size_t c = 0;
   for (auto _ : state) {
     const WeightMatrix w{type, mats[c].get(), shape.rows, shape.cols, row_bytes};
@@ -114,7 +69,7 @@ void BM_MatVec(benchmark::State& state, DType type, Shape shape) {
     c = (c + 1) % copies;
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(matrix_bytes));
-  const double bw = 0.5 * (bw_before + MeasureBandwidth(pool, 3));
+  const double bw = 0.5 * (bw_before + bench::MeasureReadBandwidth(pool, 3));
   state.counters["read_bw"] = benchmark::Counter(bw, benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
   state.counters["frac_of_read_bw"] = benchmark::Counter(
       static_cast<double>(matrix_bytes) / bw, benchmark::Counter::kIsIterationInvariantRate);

@@ -10,10 +10,10 @@ cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)"
 status=0
 for bin in build/fuzz/*_fuzz; do
-  [ -x "$bin" ] || continue
+  [ -f "$bin" ] && [ -x "$bin" ] || continue
   name=$(basename "$bin")
   seeds="tests/fuzz/${name%_fuzz}.seeds"
-  work="build/fuzz/corpus-$name"
+  work="build/fuzz/corpus/$name"
   rm -rf "$work" && mkdir -p "$work"
   if [ -f "$seeds" ]; then
     while read -r pattern; do

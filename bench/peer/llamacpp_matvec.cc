@@ -9,7 +9,6 @@
 //
 // Usage: enclave_peer_bench [--lib DIR] [--threads N] [--rounds R]
 #include <dlfcn.h>
-#include <immintrin.h>
 
 #include <algorithm>
 #include <chrono>
@@ -25,6 +24,7 @@
 #include "kernels/kernels.h"
 #include "kernels/matmul.h"
 #include "platform/thread_pool.h"
+#include "read_bandwidth.h"
 
 namespace {
 
@@ -43,36 +43,8 @@ using GetTraitsFn = const GgmlTypeTraitsCpu* (*)(int);
 using CpuInitFn = void (*)();
 
 constexpr size_t kStreamBytes = 128ull << 20;
-constexpr size_t kProbeBytes = 512ull << 20;
-
-__attribute__((target("avx2"))) uint64_t ReadStream(const uint8_t* p, size_t bytes) {
-  __m256i acc = _mm256_setzero_si256();
-  for (size_t i = 0; i + 32 <= bytes; i += 32) acc = _mm256_xor_si256(acc, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
-  return static_cast<uint64_t>(_mm256_extract_epi64(acc, 0));
-}
-
 double Seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double MeasureBandwidth(ThreadPool& pool) {
-  static uint8_t* buf = [] {
-    auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, kProbeBytes));
-    std::memset(p, 1, kProbeBytes);
-    return p;
-  }();
-  double best = 0;
-  std::vector<uint64_t> sink(pool.size());
-  for (int rep = 0; rep < 3; ++rep) {
-    const auto t0 = std::chrono::steady_clock::now();
-    pool.Run([&](int t, int nt) {
-      const size_t per = kProbeBytes / nt / 32 * 32;
-      sink[t] ^= ReadStream(buf + t * per, per);
-    });
-    best = std::max(best, kProbeBytes / Seconds(t0));
-  }
-  if (sink[0] == 42) std::printf(" ");
-  return best;
 }
 
 double Median(std::vector<double> v) {
@@ -149,7 +121,7 @@ int main(int argc, char** argv) {
       std::vector<double> t_ours, t_peer, bws;
       size_t c = 0;
       for (int round = 0; round < rounds; ++round) {
-        bws.push_back(MeasureBandwidth(pool));
+        bws.push_back(bench::MeasureReadBandwidth(pool, 3));
         const int iters = static_cast<int>(copies);
         auto t0 = std::chrono::steady_clock::now();
         for (int it = 0; it < iters; ++it, c = (c + 1) % copies) {

@@ -54,7 +54,11 @@ Result<ModelReport> InspectGgufFile(const std::string& path) {
     tr.shape = t.dims;
     tr.n_elements = t.n_elements;
     tr.bytes = t.n_bytes;
-    tr.offset = t.file_offset != 0 ? t.file_offset : file->data_offset() + t.relative_offset;
+    // Tensors that failed validation have no file_offset; show where the file claims they are
+    // (saturating: the claim may overflow, which is the problem being reported).
+    uint64_t claimed;
+    if (__builtin_add_overflow(file->data_offset(), t.relative_offset, &claimed)) claimed = UINT64_MAX;
+    tr.offset = t.data.empty() ? claimed : t.file_offset;
     tr.file = path;
     r.parameter_count += t.n_elements;
     r.tensors.push_back(std::move(tr));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 namespace enclave {
 
@@ -37,6 +38,13 @@ static_assert(sizeof(BlockQ4_K) == 144);
 static_assert(sizeof(BlockQ5_K) == 176);
 static_assert(sizeof(BlockQ6_K) == 210);
 static_assert(sizeof(BlockQ8_K) == 292);
+
+// The 4 bytes of a Q5_0/Q5_1 qh field as a little-endian u32 (they are not 4-byte aligned).
+inline uint32_t LoadQh(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
 
 // The 6-bit scale and min of sub-block j (0..7) of a Q4_K/Q5_K block (packed in 12 bytes).
 inline void UnpackScaleMinK4(int j, const uint8_t* q, uint8_t* scale, uint8_t* min) {

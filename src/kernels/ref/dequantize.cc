@@ -42,19 +42,11 @@ void DequantizeQ4_1(const void* src, float* dst, int64_t n) {
   }
 }
 
-namespace {
-inline uint32_t LoadU32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-}  // namespace
-
 void DequantizeQ5_0(const void* src, float* dst, int64_t n) {
   const auto* b = static_cast<const BlockQ5_0*>(src);
   for (int64_t i = 0; i < n / kQK; ++i, dst += kQK) {
     const float d = Fp16ToF32(b[i].d);
-    const uint32_t qh = LoadU32(b[i].qh);
+    const uint32_t qh = LoadQh(b[i].qh);
     for (int j = 0; j < kQK / 2; ++j) {
       const int lo = (b[i].qs[j] & 0xF) | (((qh >> j) & 1) << 4);
       const int hi = (b[i].qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
@@ -68,7 +60,7 @@ void DequantizeQ5_1(const void* src, float* dst, int64_t n) {
   const auto* b = static_cast<const BlockQ5_1*>(src);
   for (int64_t i = 0; i < n / kQK; ++i, dst += kQK) {
     const float d = Fp16ToF32(b[i].d), m = Fp16ToF32(b[i].m);
-    const uint32_t qh = LoadU32(b[i].qh);
+    const uint32_t qh = LoadQh(b[i].qh);
     for (int j = 0; j < kQK / 2; ++j) {
       const int lo = (b[i].qs[j] & 0xF) | (((qh >> j) & 1) << 4);
       const int hi = (b[i].qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
@@ -128,9 +120,11 @@ void DequantizeQ3_K(const void* src, float* dst, int64_t n) {
   }
 }
 
-// Element e = 64c + 32k + l: nibble k of qs[32c + l]; sub-block e/32.
-void DequantizeQ4_K(const void* src, float* dst, int64_t n) {
-  const auto* b = static_cast<const BlockQ4_K*>(src);
+// Q4_K and Q5_K: element e = 64c + 32k + l is nibble k of qs[32c + l] (sub-block sb = e/32 = 2c+k);
+// Q5_K adds bit sb of qh[l] as the fifth bit.
+template <typename Block, bool kFifthBit>
+void DequantizeK4Family(const void* src, float* dst, int64_t n) {
+  const auto* b = static_cast<const Block*>(src);
   for (int64_t i = 0; i < n / kQKK; ++i, dst += kQKK) {
     const float d = Fp16ToF32(b[i].d), dmin = Fp16ToF32(b[i].dmin);
     for (int sb = 0; sb < 8; ++sb) {
@@ -139,30 +133,16 @@ void DequantizeQ4_K(const void* src, float* dst, int64_t n) {
       const float dl = d * static_cast<float>(sc), ml = dmin * static_cast<float>(m);
       const int c = sb / 2, k = sb % 2;
       for (int l = 0; l < 32; ++l) {
-        const int q = (b[i].qs[32 * c + l] >> (4 * k)) & 0xF;
+        int q = (b[i].qs[32 * c + l] >> (4 * k)) & 0xF;
+        if constexpr (kFifthBit) q |= ((b[i].qh[l] >> sb) & 1) << 4;
         dst[32 * sb + l] = dl * static_cast<float>(q) - ml;
       }
     }
   }
 }
 
-// As Q4_K, plus a fifth bit: bit sb of qh[l].
-void DequantizeQ5_K(const void* src, float* dst, int64_t n) {
-  const auto* b = static_cast<const BlockQ5_K*>(src);
-  for (int64_t i = 0; i < n / kQKK; ++i, dst += kQKK) {
-    const float d = Fp16ToF32(b[i].d), dmin = Fp16ToF32(b[i].dmin);
-    for (int sb = 0; sb < 8; ++sb) {
-      uint8_t sc, m;
-      UnpackScaleMinK4(sb, b[i].scales, &sc, &m);
-      const float dl = d * static_cast<float>(sc), ml = dmin * static_cast<float>(m);
-      const int c = sb / 2, k = sb % 2;
-      for (int l = 0; l < 32; ++l) {
-        const int q = ((b[i].qs[32 * c + l] >> (4 * k)) & 0xF) | (((b[i].qh[l] >> sb) & 1) << 4);
-        dst[32 * sb + l] = dl * static_cast<float>(q) - ml;
-      }
-    }
-  }
-}
+void DequantizeQ4_K(const void* src, float* dst, int64_t n) { DequantizeK4Family<BlockQ4_K, false>(src, dst, n); }
+void DequantizeQ5_K(const void* src, float* dst, int64_t n) { DequantizeK4Family<BlockQ5_K, true>(src, dst, n); }
 
 // Element e = 128h + 64k + m (m: 0..63): low nibble k of ql[64h + m]; high 2 bits are plane
 // (e%128)/32 of qh[32h + m%32]; minus 32; scale per 16 elements.

@@ -9,16 +9,6 @@
 #include "kernels/ref/ref_kernels.h"
 
 namespace enclave::kernels::ref {
-namespace {
-
-inline uint32_t LoadU32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
-}  // namespace
-
 float DotF32(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const float*>(w);
   const auto* y = static_cast<const float*>(a);
@@ -79,7 +69,7 @@ float DotQ5_0(int64_t n, const void* w, const void* a) {
   const auto* y = static_cast<const BlockQ8_0*>(a);
   float s = 0;
   for (int64_t i = 0; i < n / kQK; ++i) {
-    const uint32_t qh = LoadU32(x[i].qh);
+    const uint32_t qh = LoadQh(x[i].qh);
     int sumi = 0;
     for (int j = 0; j < kQK / 2; ++j) {
       const int lo = ((x[i].qs[j] & 0xF) | (((qh >> j) & 1) << 4)) - 16;
@@ -96,7 +86,7 @@ float DotQ5_1(int64_t n, const void* w, const void* a) {
   const auto* y = static_cast<const BlockQ8_1*>(a);
   float s = 0;
   for (int64_t i = 0; i < n / kQK; ++i) {
-    const uint32_t qh = LoadU32(x[i].qh);
+    const uint32_t qh = LoadQh(x[i].qh);
     int sumi = 0;
     for (int j = 0; j < kQK / 2; ++j) {
       const int lo = (x[i].qs[j] & 0xF) | (((qh >> j) & 1) << 4);
@@ -167,30 +157,11 @@ float DotQ3_K(int64_t n, const void* w, const void* a) {
   return s;
 }
 
-// Per super-block: d_a * (d * sum_s sc_s * sum(q*a) - dmin * sum_s m_s * sum(a)), s over 8 sub-blocks.
-float DotQ4_K(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const BlockQ4_K*>(w);
-  const auto* y = static_cast<const BlockQ8_K*>(a);
-  float s = 0;
-  for (int64_t i = 0; i < n / kQKK; ++i) {
-    int sum_q = 0, sum_m = 0;
-    for (int sb = 0; sb < 8; ++sb) {
-      uint8_t sc, m;
-      UnpackScaleMinK4(sb, x[i].scales, &sc, &m);
-      const int c = sb / 2, k = sb % 2;
-      int dot = 0;
-      for (int l = 0; l < 32; ++l) dot += ((x[i].qs[32 * c + l] >> (4 * k)) & 0xF) * y[i].qs[32 * sb + l];
-      sum_q += sc * dot;
-      sum_m += m * (y[i].bsums[2 * sb] + y[i].bsums[2 * sb + 1]);
-    }
-    s += y[i].d * (Fp16ToF32(x[i].d) * static_cast<float>(sum_q) -
-                   Fp16ToF32(x[i].dmin) * static_cast<float>(sum_m));
-  }
-  return s;
-}
-
-float DotQ5_K(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const BlockQ5_K*>(w);
+// Q4_K and Q5_K (fifth bit: bit sb of qh[l]). Per super-block:
+// d_a * (d * sum_s sc_s * sum(q*a) - dmin * sum_s m_s * sum(a)), s over 8 sub-blocks of 32.
+template <typename Block, bool kFifthBit>
+float DotK4Family(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const Block*>(w);
   const auto* y = static_cast<const BlockQ8_K*>(a);
   float s = 0;
   for (int64_t i = 0; i < n / kQKK; ++i) {
@@ -201,7 +172,8 @@ float DotQ5_K(int64_t n, const void* w, const void* a) {
       const int c = sb / 2, k = sb % 2;
       int dot = 0;
       for (int l = 0; l < 32; ++l) {
-        const int q = ((x[i].qs[32 * c + l] >> (4 * k)) & 0xF) | (((x[i].qh[l] >> sb) & 1) << 4);
+        int q = (x[i].qs[32 * c + l] >> (4 * k)) & 0xF;
+        if constexpr (kFifthBit) q |= ((x[i].qh[l] >> sb) & 1) << 4;
         dot += q * y[i].qs[32 * sb + l];
       }
       sum_q += sc * dot;
@@ -212,6 +184,9 @@ float DotQ5_K(int64_t n, const void* w, const void* a) {
   }
   return s;
 }
+
+float DotQ4_K(int64_t n, const void* w, const void* a) { return DotK4Family<BlockQ4_K, false>(n, w, a); }
+float DotQ5_K(int64_t n, const void* w, const void* a) { return DotK4Family<BlockQ5_K, true>(n, w, a); }
 
 // Per super-block: d * d_a * sum_s scale_s * sum((q - 32) * a), 16 sub-blocks of 16.
 float DotQ6_K(int64_t n, const void* w, const void* a) {
