@@ -17,7 +17,7 @@
 #include "kernels/kernels.h"
 #include "kernels/matmul.h"
 #include "platform/thread_pool.h"
-#include "read_bandwidth.h"
+#include "bench_util.h"
 
 namespace enclave::kernels {
 namespace {
@@ -47,16 +47,8 @@ void BM_MatVec(benchmark::State& state, DType type, Shape shape) {
   const KernelTable& kernels = BestKernels();
   const size_t row_bytes = *RowBytes(type, shape.cols);
   const size_t matrix_bytes = row_bytes * shape.rows;
-  const size_t copies = std::max<size_t>(2, (kStreamBytes + matrix_bytes - 1) / matrix_bytes);
-  // Random bytes are valid for every type except for fp16 scale fields that may decode to
-  // inf/NaN; the kernels' speed does not depend on the values.
-  std::vector<std::unique_ptr<uint8_t[]>> mats;
-  std::mt19937_64 rng(1);
-  for (size_t c = 0; c < copies; ++c) {
-    mats.emplace_back(new uint8_t[matrix_bytes]);
-    auto* p = reinterpret_cast<uint64_t*>(mats.back().get());
-    for (size_t i = 0; i < matrix_bytes / 8; ++i) p[i] = rng() & 0x3BFF3BFF3BFF3BFFull;  // finite halves
-  }
+  const auto mats = bench::MakeWeightCopies(matrix_bytes, kStreamBytes);
+  const size_t copies = mats.size();
   std::vector<float> x(shape.cols, 0.5f), y(shape.rows);
   ThreadPool pool(threads);
   MatmulWorkspace ws;

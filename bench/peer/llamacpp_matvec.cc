@@ -24,7 +24,7 @@
 #include "kernels/kernels.h"
 #include "kernels/matmul.h"
 #include "platform/thread_pool.h"
-#include "read_bandwidth.h"
+#include "bench_util.h"
 
 namespace {
 
@@ -106,14 +106,9 @@ int main(int argc, char** argv) {
     for (auto [rows, cols] : shapes) {
       const size_t row_bytes = *RowBytes(type, cols);
       const size_t matrix_bytes = row_bytes * rows;
-      const size_t copies = std::max<size_t>(2, (kStreamBytes + matrix_bytes - 1) / matrix_bytes);
-      std::vector<std::unique_ptr<uint8_t[]>> mats;
-      std::mt19937_64 rng(1);
-      for (size_t c = 0; c < copies; ++c) {
-        mats.emplace_back(new uint8_t[matrix_bytes]);
-        auto* p = reinterpret_cast<uint64_t*>(mats.back().get());
-        for (size_t i = 0; i < matrix_bytes / 8; ++i) p[i] = rng() & 0x3BFF3BFF3BFF3BFFull;  // finite fp16 fields
-      }
+      const auto mats = bench::MakeWeightCopies(matrix_bytes, kStreamBytes);
+      const size_t copies = mats.size();
+      std::mt19937_64 rng(2);
       std::vector<float> x(cols), y(rows);
       for (auto& v : x) v = static_cast<float>(rng() % 1000) / 1000.0f - 0.5f;
       kernels::MatmulWorkspace ws;

@@ -121,13 +121,8 @@ TEST(GgufTest, TypedGetters) {
 
 TEST(GgufTest, MalformedCorpusGivesCleanErrors) {
   const std::string dir = SourcePath("tests/fixtures/gguf/malformed/");
-  std::istringstream tsv(testing::ReadTextFile(dir + "EXPECTED.tsv"));
-  std::string line;
   int n = 0;
-  while (std::getline(tsv, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto tab = line.find('\t');
-    const std::string name = line.substr(0, tab), word = line.substr(tab + 1);
+  for (const auto& [name, word] : testing::ReadExpectedErrors(dir + "EXPECTED.tsv")) {
     std::string message;
     auto file = GgufFile::Open(dir + name);
     if (!file.ok()) {

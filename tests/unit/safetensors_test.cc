@@ -98,13 +98,8 @@ TEST(Fp8Test, BlockScaledDequantizationMatchesNumpy) {
 
 TEST(SafetensorsTest, MalformedCorpusGivesCleanErrors) {
   const std::string dir = SourcePath("tests/fixtures/safetensors/malformed/");
-  std::istringstream tsv(testing::ReadTextFile(dir + "EXPECTED.tsv"));
-  std::string line;
   int n = 0;
-  while (std::getline(tsv, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto tab = line.find('\t');
-    const std::string name = line.substr(0, tab), word = line.substr(tab + 1);
+  for (const auto& [name, word] : testing::ReadExpectedErrors(dir + "EXPECTED.tsv")) {
     auto report = InspectModelPath(dir + name);
     std::string message = report.ok() ? (report->problems.empty() ? "" : report->problems.front())
                                       : report.status().message();

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace enclave::testing {
@@ -39,6 +40,19 @@ inline CommandResult RunCli(const std::string& args) {
   const int st = pclose(p);
   r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
+}
+
+// The (file, words its error must contain) rows of a malformed corpus' EXPECTED.tsv.
+inline std::vector<std::pair<std::string, std::string>> ReadExpectedErrors(const std::string& tsv_path) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  std::istringstream in(ReadTextFile(tsv_path));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto tab = line.find('\t');
+    rows.emplace_back(line.substr(0, tab), line.substr(tab + 1));
+  }
+  return rows;
 }
 
 }  // namespace enclave::testing

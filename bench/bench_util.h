@@ -1,6 +1,7 @@
-// The machine's read bandwidth, shared by the benchmarks: a streaming read of a buffer far
-// larger than the last-level cache, split over a ThreadPool. Compiled for AVX2 by target
-// attribute (benchmark binaries are not shipped; the library itself uses runtime dispatch).
+// Shared by the benchmarks: the machine's read bandwidth (a streaming read of a buffer far larger
+// than the last-level cache, split over a ThreadPool; AVX2 by target attribute, since benchmark
+// binaries are not shipped and the library itself uses runtime dispatch), and weight matrices that
+// stream from DRAM.
 #pragma once
 
 #include <immintrin.h>
@@ -10,6 +11,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <random>
 #include <vector>
 
 #include "platform/thread_pool.h"
@@ -59,6 +62,21 @@ inline double MeasureReadBandwidth(ThreadPool& pool, int reps) {
   volatile uint64_t keep = sink[0];
   (void)keep;
   return best;
+}
+
+// Enough copies of a matrix of `matrix_bytes` random bytes to cover `min_total_bytes` (at least 2),
+// so that cycling through them streams every byte from DRAM. Each 16-bit lane is masked with
+// 0x3BFF so that fp16 scale fields are finite; kernel speed does not depend on the values.
+inline std::vector<std::unique_ptr<uint8_t[]>> MakeWeightCopies(size_t matrix_bytes, size_t min_total_bytes) {
+  const size_t copies = std::max<size_t>(2, (min_total_bytes + matrix_bytes - 1) / matrix_bytes);
+  std::vector<std::unique_ptr<uint8_t[]>> mats;
+  std::mt19937_64 rng(1);
+  for (size_t c = 0; c < copies; ++c) {
+    mats.emplace_back(new uint8_t[matrix_bytes]);
+    auto* p = reinterpret_cast<uint64_t*>(mats.back().get());
+    for (size_t i = 0; i < matrix_bytes / 8; ++i) p[i] = rng() & 0x3BFF3BFF3BFF3BFFull;
+  }
+  return mats;
 }
 
 }  // namespace enclave::bench
