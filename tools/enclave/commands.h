@@ -13,5 +13,6 @@ struct CommandRegistry {
 };
 
 void RegisterInspect(CLI::App& app, CommandRegistry& registry);
+void RegisterTokenize(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace enclave::cli

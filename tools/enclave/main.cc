@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
 
   enclave::cli::CommandRegistry registry;
   enclave::cli::RegisterInspect(app, registry);
+  enclave::cli::RegisterTokenize(app, registry);
 
   try {
     app.parse(argc, argv);
