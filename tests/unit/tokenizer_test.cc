@@ -61,6 +61,29 @@ TEST(TokenizerTest, DeepSeekV3MatchesHuggingFaceTokenizersOnTheCorpus) {
   EXPECT_EQ(mismatches, 0);
 }
 
+// The other pre-tokenizers, each with a small vocabulary trained by `tokenizers`
+// (scripts/ref/make_pretokenizer_fixtures.py): PCRE2 and Oniguruma must split the corpus alike.
+TEST(TokenizerTest, EveryPreTokenizerMatchesHuggingFaceTokenizers) {
+  const json corpus = json::parse(testing::ReadTextFile(SourcePath("tests/fixtures/tokenizer/corpus.json")));
+  for (const char* name : {"deepseek-llm", "deepseek-coder", "qwen2", "llama-bpe"}) {
+    auto tok = LoadTokenizer(SourcePath(std::string("tests/fixtures/tokenizer/") + name));
+    ASSERT_TRUE(tok.ok()) << name << ": " << tok.status().message();
+    EXPECT_EQ((*tok)->pre_tokenizer().name(), name);
+    const json expected = json::parse(
+        testing::ReadTextFile(SourcePath(std::string("tests/fixtures/tokenizer/") + name + ".expected.json")));
+    ASSERT_EQ(expected["cases"].size(), corpus.size());
+    for (size_t i = 0; i < corpus.size(); ++i) {
+      const std::string text = corpus[i]["text"];
+      auto ids = (*tok)->Encode(text);
+      ASSERT_TRUE(ids.ok());
+      EXPECT_EQ(*ids, expected["cases"][i]["ids"].get<std::vector<TokenId>>())
+          << name << " case '" << corpus[i]["name"].get<std::string>()
+          << "' (regenerate with: .venv/bin/python scripts/ref/make_pretokenizer_fixtures.py)";
+      EXPECT_EQ(*(*tok)->DecodeBytes(*ids), text) << name << " " << corpus[i]["name"];
+    }
+  }
+}
+
 TEST(TokenizerTest, AddSpecialAddsBosAsConfigured) {
   auto ids = DeepSeekV3().Encode("hi", /*add_special=*/true);
   ASSERT_TRUE(ids.ok());

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Small byte-level BPE tokenizers for the pre-tokenizers other than deepseek-v3, trained with Hugging Face
+`tokenizers` (scripts/requirements.txt) on the tokenizer corpus, and the ids it gives for every case.
+
+For each preset NAME in deepseek-llm, deepseek-coder, qwen2, llama-bpe:
+  tests/fixtures/tokenizer/NAME/tokenizer.json   Sequence[Split(regex, Isolated)...] + ByteLevel, BPE model
+                                                 (ignore_merges for llama-bpe), 2 special + 1 added token
+  tests/fixtures/tokenizer/NAME.expected.json    {"cases": [{"name", "ids"}]}
+The regexes are written exactly as src/tokenizer/pre_tokenizer_presets.cc writes them, so the test checks
+that PCRE2 (ours) and Oniguruma (tokenizers') split the corpus identically.
+
+Run: .venv/bin/python scripts/ref/make_pretokenizer_fixtures.py
+"""
+import json
+import os
+
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+HERE = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "fixtures", "tokenizer")
+
+LLM_LETTERS = (
+    "\\s?[\\x{41}-\\x{5A}\\x{61}-\\x{7A}\\x{B5}\\x{C0}-\\x{D6}\\x{D8}-\\x{F6}\\x{F8}-\\x{1BA}\\x{1BC}-\\x{1BF}"
+    "\\x{1C4}-\\x{293}\\x{295}-\\x{2AF}\\x{370}-\\x{373}\\x{376}\\x{377}\\x{37B}-\\x{37D}\\x{37F}\\x{386}"
+    "\\x{388}-\\x{38A}\\x{38C}\\x{38E}-\\x{3A1}\\x{3A3}-\\x{3F5}\\x{3F7}-\\x{481}\\x{48A}-\\x{52F}"
+    "\\x{531}-\\x{556}\\x{10A0}-\\x{10C5}\\x{13A0}-\\x{13F5}\\x{13F8}-\\x{13FD}\\x{1C90}-\\x{1CBA}"
+    "\\x{1CBD}-\\x{1CBF}\\x{1D00}-\\x{1D2B}\\x{1D6B}-\\x{1D77}\\x{1D79}-\\x{1D9A}\\x{1E00}-\\x{1F15}"
+    "\\x{1F18}-\\x{1F1D}\\x{1F20}-\\x{1F45}\\x{1F48}-\\x{1F4D}\\x{1F50}-\\x{1F57}\\x{1F59}\\x{1F5B}"
+    "\\x{1F5D}\\x{1F5F}-\\x{1F7D}\\x{1F80}-\\x{1FB4}\\x{1FB6}-\\x{1FBC}\\x{1FBE}\\x{1FC2}-\\x{1FC4}"
+    "\\x{1FC6}-\\x{1FCC}\\x{1FD0}-\\x{1FD3}\\x{1FD6}-\\x{1FDB}\\x{1FE0}-\\x{1FEC}\\x{1FF2}-\\x{1FF4}"
+    "\\x{1FF6}-\\x{1FFC}\\x{2102}\\x{2107}\\x{210A}-\\x{2113}\\x{2115}\\x{2119}-\\x{211D}\\x{2124}"
+    "\\x{2126}\\x{2128}\\x{212A}-\\x{212D}\\x{212F}-\\x{2134}\\x{2139}\\x{213C}-\\x{213F}"
+    "\\x{2145}-\\x{2149}\\x{214E}\\x{2183}\\x{2184}\\x{2C00}-\\x{2C7B}\\x{2C7E}-\\x{2CE4}"
+    "\\x{2CEB}-\\x{2CEE}\\x{2CF2}\\x{2CF3}\\x{A640}-\\x{A66D}\\x{A680}-\\x{A69B}\\x{A722}-\\x{A76F}"
+    "\\x{A771}-\\x{A787}\\x{A78B}-\\x{A78E}\\x{AB70}-\\x{ABBF}\\x{FB00}-\\x{FB06}\\x{FB13}-\\x{FB17}"
+    "\\x{FF21}-\\x{FF3A}\\x{FF41}-\\x{FF5A}\\x{10400}-\\x{1044F}\\x{104B0}-\\x{104D3}\\x{104D8}-\\x{104FB}"
+    "\\x{10C80}-\\x{10CB2}\\x{10CC0}-\\x{10CF2}\\x{118A0}-\\x{118DF}\\x{1E900}-\\x{1E943}]+")
+CJK = "[\\x{4E00}-\\x{9FA5}\\x{0800}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+"
+
+
+def gpt_style(numbers):
+    return ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|" + numbers +
+            "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+
+
+PRESETS = {
+    "deepseek-llm": ["[\r\n]", LLM_LETTERS,
+                     "\\s?[!-/:-~\\x{FF01}-\\x{FF0F}\\x{FF1A}-\\x{FF5E}\\x{2018}-\\x{201F}\\x{3000}-\\x{3002}]+",
+                     "\\s+$", CJK, "\\p{N}+"],
+    "deepseek-coder": ["[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", CJK, "\\p{N}"],
+    "qwen2": [gpt_style("\\p{N}")],
+    "llama-bpe": [gpt_style("\\p{N}{1,3}")],
+}
+
+
+def main():
+    cases = json.load(open(os.path.join(HERE, "corpus.json")))
+    texts = [c["text"] for c in cases]
+    training = texts * 3 + ["The model answers questions about banking, medicine and law. " * 20,
+                            "def f(x):\n    return x * 2\n" * 20, "你好世界，深度求索。" * 20]
+    for name, patterns in PRESETS.items():
+        tok = Tokenizer(models.BPE(ignore_merges=(name == "llama-bpe")))
+        tok.pre_tokenizer = pre_tokenizers.Sequence(
+            [pre_tokenizers.Split(Regex(p), behavior="isolated") for p in patterns] +
+            [pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=700, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                      special_tokens=["<|bos|>", "<|eos|>"], show_progress=False)
+        tok.train_from_iterator(training, trainer)
+        tok.add_tokens(["<｜User｜>"])
+        d = os.path.join(HERE, name)
+        os.makedirs(d, exist_ok=True)
+        tok.save(os.path.join(d, "tokenizer.json"))
+        json.dump({"add_bos_token": False, "bos_token": "<|bos|>", "eos_token": "<|eos|>"},
+                  open(os.path.join(d, "tokenizer_config.json"), "w"))
+        out = {"cases": [{"name": c["name"], "ids": tok.encode(c["text"], add_special_tokens=False).ids}
+                         for c in cases]}
+        json.dump(out, open(os.path.join(HERE, name + ".expected.json"), "w"))
+        print(f"{name}: vocab {tok.get_vocab_size()}")
+
+
+if __name__ == "__main__":
+    main()
