@@ -1,56 +1,80 @@
 #include "tensor/fp8.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 
 #include <fmt/format.h>
 
+#include "base/checked_math.h"
+
 namespace enclave {
 namespace {
 
+// Built once from the format definition; a table lookup is the fastest exact decode.
 std::array<float, 256> MakeTable() {
   std::array<float, 256> t{};
   for (int v = 0; v < 256; ++v) {
-    const int sign = v >> 7, exp = (v >> 3) & 0xF, mant = v & 7;
+    const int exp = (v >> 3) & 0xF, mant = v & 7;
     float x;
     if (exp == 0xF && mant == 7) {
       x = std::numeric_limits<float>::quiet_NaN();
     } else if (exp == 0) {
-      x = std::ldexp(static_cast<float>(mant) / 8.0f, -6);  // subnormal
+      x = std::ldexp(static_cast<float>(mant), -9);  // subnormal: mant/8 * 2^-6
     } else {
-      x = std::ldexp(1.0f + static_cast<float>(mant) / 8.0f, exp - 7);
+      x = std::ldexp(static_cast<float>(8 + mant), exp - 7 - 3);  // (1 + mant/8) * 2^(exp-7)
     }
-    t[v] = sign ? -x : x;
+    t[v] = (v & 0x80) ? -x : x;
   }
   return t;
 }
 
 const std::array<float, 256> kTable = MakeTable();
 
+int64_t CeilDiv(int64_t a, int64_t b) { return a / b + (a % b != 0); }
+
 }  // namespace
 
 float Fp8E4M3ToF32(uint8_t v) { return kTable[v]; }
 
-Status DequantizeFp8BlockScaled(std::span<const uint8_t> weights, int64_t rows, int64_t cols,
-                                std::span<const float> scale_inv, int64_t scale_rows, int64_t scale_cols,
-                                std::span<float> out) {
-  if (rows <= 0 || cols <= 0) return InvalidArgumentError(fmt::format("FP8 weight shape {}x{} is empty", rows, cols));
-  const int64_t want_sr = (rows + kFp8BlockSize - 1) / kFp8BlockSize;
-  const int64_t want_sc = (cols + kFp8BlockSize - 1) / kFp8BlockSize;
-  if (scale_rows != want_sr || scale_cols != want_sc) {
+Status CheckFp8BlockScaledShape(const Fp8BlockScaledShape& s) {
+  if (s.rows <= 0 || s.cols <= 0 || s.block_rows <= 0 || s.block_cols <= 0) {
+    return InvalidArgumentError(fmt::format("FP8 weight [{}, {}] with blocks [{}, {}]: sizes must be positive",
+                                            s.rows, s.cols, s.block_rows, s.block_cols));
+  }
+  const int64_t want_rows = CeilDiv(s.rows, s.block_rows), want_cols = CeilDiv(s.cols, s.block_cols);
+  if (s.scale_rows != want_rows || s.scale_cols != want_cols) {
     return InvalidArgumentError(fmt::format(
-        "FP8 weight [{}, {}] needs a scale_inv of [{}, {}] (128x128 blocks), found [{}, {}]", rows, cols, want_sr,
-        want_sc, scale_rows, scale_cols));
+        "FP8 weight [{}, {}] in [{}, {}] blocks needs a scale_inv of [{}, {}], found [{}, {}]", s.rows, s.cols,
+        s.block_rows, s.block_cols, want_rows, want_cols, s.scale_rows, s.scale_cols));
   }
-  if (weights.size() != static_cast<size_t>(rows * cols) || out.size() != weights.size() ||
-      scale_inv.size() != static_cast<size_t>(scale_rows * scale_cols)) {
-    return InvalidArgumentError("FP8 dequantization buffers do not match the shapes");
+  // Element counts must fit size_t/int64 for indexing.
+  const auto n = CheckedMul(static_cast<uint64_t>(s.rows), static_cast<uint64_t>(s.cols));
+  if (!n || *n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return InvalidArgumentError(fmt::format("FP8 weight [{}, {}] has too many elements", s.rows, s.cols));
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* srow = scale_inv.data() + (r / kFp8BlockSize) * scale_cols;
-    for (int64_t c = 0; c < cols; ++c) {
-      out[r * cols + c] = kTable[weights[r * cols + c]] * srow[c / kFp8BlockSize];
+  return Status::Ok();
+}
+
+Status DequantizeFp8BlockScaled(std::span<const uint8_t> weights, std::span<const float> scale_inv,
+                                const Fp8BlockScaledShape& s, std::span<float> out) {
+  RETURN_IF_ERROR(CheckFp8BlockScaledShape(s));
+  const uint64_t n = static_cast<uint64_t>(s.rows) * static_cast<uint64_t>(s.cols);
+  const uint64_t n_scale = static_cast<uint64_t>(s.scale_rows) * static_cast<uint64_t>(s.scale_cols);
+  if (weights.size() != n || out.size() != n || scale_inv.size() != n_scale) {
+    return InvalidArgumentError(fmt::format(
+        "FP8 weight [{}, {}]: buffers hold {} weights, {} outputs and {} scales; need {}, {} and {}", s.rows, s.cols,
+        weights.size(), out.size(), scale_inv.size(), n, n, n_scale));
+  }
+  for (int64_t r = 0; r < s.rows; ++r) {
+    const float* scale_row = scale_inv.data() + (r / s.block_rows) * s.scale_cols;
+    const uint8_t* w = weights.data() + r * s.cols;
+    float* o = out.data() + r * s.cols;
+    for (int64_t c0 = 0; c0 < s.cols; c0 += s.block_cols) {
+      const float scale = scale_row[c0 / s.block_cols];
+      const int64_t c1 = std::min(s.cols, c0 + s.block_cols);
+      for (int64_t c = c0; c < c1; ++c) o[c] = kTable[w[c]] * scale;
     }
   }
   return Status::Ok();
