@@ -9,6 +9,7 @@
 //     VecDotType(W) (e.g. Q8_K for the K-quants), and return the f32 dot product.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "tensor/dtype.h"
@@ -21,6 +22,12 @@ const char* IsaName(Isa isa);
 using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
 using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
 using VecDotFn = float (*)(int64_t n, const void* weight_row, const void* activation_row);
+// One weight row against 4 activation rows `activation_stride` bytes apart: out[j] is
+// bit-identical to vec_dot(n, weight_row, activation_rows + j * activation_stride). Each weight
+// block is loaded and unpacked once for four tokens, which is what makes a prefill faster than
+// repeated matrix-vector products.
+using VecDotX4Fn = void (*)(int64_t n, const void* weight_row, const void* activation_rows,
+                            size_t activation_stride, float* out);
 
 struct KernelTable {
   Isa isa = Isa::kScalar;
@@ -31,10 +38,13 @@ struct KernelTable {
   QuantizeRowFn quantize_activation[kDTypeTableSize] = {};
   // Indexed by the weight type.
   VecDotFn vec_dot[kDTypeTableSize] = {};
+  // Indexed by the weight type. Null where a table has none; callers then use vec_dot per row.
+  VecDotX4Fn vec_dot_x4[kDTypeTableSize] = {};
 
   DequantizeRowFn dequantize(DType t) const { return dequantize_row[static_cast<uint32_t>(t)]; }
   QuantizeRowFn quantize_act(DType t) const { return quantize_activation[static_cast<uint32_t>(t)]; }
   VecDotFn dot(DType t) const { return vec_dot[static_cast<uint32_t>(t)]; }
+  VecDotX4Fn dot_x4(DType t) const { return vec_dot_x4[static_cast<uint32_t>(t)]; }
 };
 
 // The activation type a weight type's dot product consumes:

@@ -73,18 +73,28 @@ void MatMul(const KernelTable& kernels, ThreadPool& pool, const WeightMatrix& w,
   const size_t act_bytes = *RowBytes(act_type, static_cast<uint64_t>(w.cols));
   const uint8_t* act = PrepareActivations(kernels, pool, act_type, x, n, w.cols, act_bytes, workspace);
   const VecDotFn dot = kernels.dot(w.type);
+  const VecDotX4Fn dot4 = kernels.dot_x4(w.type);
   const auto* base = static_cast<const uint8_t*>(w.data);
   pool.Run([&](int t, int nt) {
     int64_t begin, end;
     ThreadPool::SplitRange(w.rows, kRowGrain, t, nt, &begin, &end);
-    // Tile: a block of weight rows stays in L1/L2 while a tile of activation rows passes over it.
+    // Tile: a block of weight rows stays in L1/L2 while a tile of activation rows passes over it;
+    // within the tile, the 4-row kernel unpacks each weight block once for four activation rows.
     for (int64_t r0 = begin; r0 < end; r0 += kRowGrain) {
       const int64_t r1 = std::min(end, r0 + kRowGrain);
       for (int64_t j0 = 0; j0 < n; j0 += kActivationTile) {
         const int64_t j1 = std::min(n, j0 + kActivationTile);
         for (int64_t r = r0; r < r1; ++r) {
           const uint8_t* wr = base + r * w.row_stride;
-          for (int64_t j = j0; j < j1; ++j) y[j * w.rows + r] = dot(w.cols, wr, act + j * act_bytes);
+          int64_t j = j0;
+          if (dot4 != nullptr) {
+            for (; j + 4 <= j1; j += 4) {
+              float out[4];
+              dot4(w.cols, wr, act + j * act_bytes, act_bytes, out);
+              for (int k = 0; k < 4; ++k) y[(j + k) * w.rows + r] = out[k];
+            }
+          }
+          for (; j < j1; ++j) y[j * w.rows + r] = dot(w.cols, wr, act + j * act_bytes);
         }
       }
     }

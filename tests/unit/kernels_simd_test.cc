@@ -153,6 +153,50 @@ TEST(SimdKernelsTest, ActivationQuantizersAreBitIdenticalToReference) {
   }
 }
 
+// The 4-row kernels promise bit-identical results to the single-row kernel of the same ISA (same
+// float operations in the same order per row), so this comparison is exact.
+TEST(SimdKernelsTest, FourRowDotsAreBitIdenticalToSingleRowDots) {
+  std::mt19937_64 rng(11);
+  int checked = 0;
+  for (Isa isa : SimdIsas()) {
+    if (!IsaSupported(isa)) {
+      std::printf("skipping %s: not supported by this CPU\n", IsaName(isa));
+      continue;
+    }
+    const KernelTable& simd = KernelsFor(isa);
+    for (DType wt : kWeightTypes) {
+      if (simd.dot_x4(wt) == nullptr) continue;
+      const DType at = VecDotType(wt);
+      const int64_t be = Traits(wt).block_elems;
+      for (int64_t n : std::initializer_list<int64_t>{be, 3 * be, 4096 + be, 5 * 256 + (be == 32 ? 32 : 0)}) {
+        for (int rep = 0; rep < 4; ++rep) {
+          const auto w = RandomWeights(rng, wt, n, rep % 2 == 1);
+          // Activation rows with a gap after each, so a stride other than the row size is used.
+          const size_t row_bytes = *RowBytes(at, n);
+          const size_t stride = row_bytes + 64;
+          std::vector<uint8_t> act(4 * stride, 0xCD);
+          std::normal_distribution<float> dist(0.0f, rep < 2 ? 1.0f : 1e-2f);
+          std::vector<float> x(n);
+          for (int r = 0; r < 4; ++r) {
+            for (auto& v : x) v = dist(rng);
+            simd.quantize_act(at)(x.data(), act.data() + r * stride, n);
+          }
+          float out[4];
+          simd.dot_x4(wt)(n, w.data(), act.data(), stride, out);
+          for (int r = 0; r < 4; ++r) {
+            const float single = simd.dot(wt)(n, w.data(), act.data() + r * stride);
+            ASSERT_EQ(std::memcmp(&out[r], &single, sizeof(float)), 0)
+                << IsaName(isa) << " " << DTypeName(wt) << " n=" << n << " rep=" << rep << " row " << r
+                << ": x4=" << out[r] << " single=" << single;
+          }
+          ++checked;
+        }
+      }
+    }
+  }
+  std::printf("checked %d four-row cases\n", checked);
+}
+
 TEST(SimdKernelsTest, EveryTableHasEveryKernel) {
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
     if (!IsaSupported(isa)) continue;
@@ -162,6 +206,11 @@ TEST(SimdKernelsTest, EveryTableHasEveryKernel) {
       EXPECT_NE(t.dot(wt), nullptr) << IsaName(isa) << " " << DTypeName(wt);
       EXPECT_NE(t.dequantize(wt), nullptr) << IsaName(isa) << " " << DTypeName(wt);
       EXPECT_NE(t.quantize_act(VecDotType(wt)), nullptr) << IsaName(isa) << " " << DTypeName(wt);
+    }
+    if (isa != Isa::kScalar) {
+      for (DType wt : {DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
+        EXPECT_NE(t.dot_x4(wt), nullptr) << IsaName(isa) << " " << DTypeName(wt) << " has no 4-row kernel";
+      }
     }
   }
   std::printf("best kernels on this CPU: %s\n", IsaName(BestKernels().isa));

@@ -1,5 +1,6 @@
-// MatVec / MatMul against a naive loop over the reference dot product, for every ISA, several
-// thread counts and shapes that do not divide evenly among threads.
+// MatVec / MatMul against a naive loop over the dot product, for every ISA, several thread counts
+// and shapes that do not divide evenly among threads; activation counts that exercise the 4-row
+// kernels (4, 22 = 16 + 4 + 2) and their single-row remainders.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -24,7 +25,7 @@ TEST(MatmulTest, MatchesNaiveReferenceLoop) {
       ASSERT_TRUE(QuantizeWeights(type, wf, cols, wq).ok());
       const WeightMatrix w{type, wq.data(), rows, cols, row_bytes};
       ASSERT_TRUE(ValidateWeightMatrix(w).ok());
-      for (int64_t n : {1, 5, 33}) {
+      for (int64_t n : {1, 4, 5, 22, 33}) {
         std::vector<float> x(n * cols);
         for (auto& v : x) v = dist(rng);
         // Expected: the same ISA's activation quantizer and dot product applied row by row in a

@@ -5,6 +5,7 @@
 #define ENCLAVE_SIMD_NAMESPACE avx2
 #define ENCLAVE_SIMD_AVX512 0
 #include "kernels/x86_common/simd_dot_impl.h"
+#include "kernels/x86_common/simd_dot4_impl.h"
 
 namespace enclave::kernels {
 
@@ -13,6 +14,7 @@ const KernelTable& Avx2Kernels() {
     KernelTable t = RefKernels();
     t.isa = Isa::kAvx2;
     avx2::FillTable(&t);
+    avx2::FillMultiRowTable(&t);
     return t;
   }();
   return table;

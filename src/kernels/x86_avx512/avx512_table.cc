@@ -5,6 +5,7 @@
 #define ENCLAVE_SIMD_NAMESPACE avx512
 #define ENCLAVE_SIMD_AVX512 1
 #include "kernels/x86_common/simd_dot_impl.h"
+#include "kernels/x86_common/simd_dot4_impl.h"
 
 namespace enclave::kernels {
 
@@ -13,6 +14,7 @@ const KernelTable& Avx512Kernels() {
     KernelTable t = RefKernels();
     t.isa = Isa::kAvx512;
     avx512::FillTable(&t);
+    avx512::FillMultiRowTable(&t);
     return t;
   }();
   return table;

@@ -1,5 +1,5 @@
 // x86 SIMD dot products and activation quantizers, written once and compiled twice: by
-// x86_avx2/avx2_kernels.cc (AVX2+FMA+F16C) and by x86_avx512/avx512_kernels.cc (adds
+// x86_avx2/avx2_table.cc (AVX2+FMA+F16C) and by x86_avx512/avx512_table.cc (adds
 // AVX-512 BW/VL/VNNI/BF16), each inside its own namespace. `#if ENCLAVE_SIMD_AVX512` picks the
 // wider instructions where they help; the arithmetic is the reference's (kernels/ref/vec_dot.cc):
 // exact integer sums inside blocks, f32 scale products and block sums.
@@ -472,6 +472,16 @@ float DotQ4_K_512(int64_t n, const void* w, const void* a) {
   return HorizontalSum512(acc_q) - HorizontalSum(acc_m);
 }
 
+// int16 lanes 0-7, 8-15, 16-23, 24-31 select scales s, s+1, s+2, s+3.
+inline __m512i Q6QuadIndex(int s) {
+  return _mm512_inserti64x4(
+      _mm512_zextsi256_si512(_mm256_setr_epi16(s, s, s, s, s, s, s, s, s + 1, s + 1, s + 1, s + 1, s + 1, s + 1,
+                                               s + 1, s + 1)),
+      _mm256_setr_epi16(s + 2, s + 2, s + 2, s + 2, s + 2, s + 2, s + 2, s + 2, s + 3, s + 3, s + 3, s + 3, s + 3,
+                        s + 3, s + 3, s + 3),
+      1);
+}
+
 float DotQ6_K_512(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ6_K*>(w);
   const auto* y = static_cast<const BlockQ8_K*>(a);
@@ -480,16 +490,7 @@ float DotQ6_K_512(int64_t n, const void* w, const void* a) {
   // Groups 0|1 take qh<<4 | qh<<2; groups 2|3 take qh | qh>>2 (16-bit lane shifts, then mask).
   const __m512i shl_01 = _mm512_inserti64x4(_mm512_zextsi256_si512(_mm256_set1_epi16(4)), _mm256_set1_epi16(2), 1);
   const __m512i shr_23 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-  // int16 lanes 0-7, 8-15, 16-23, 24-31 take scales s, s+1, s+2, s+3.
-  auto quad_index = [](int s) {
-    return _mm512_inserti64x4(
-        _mm512_zextsi256_si512(_mm256_setr_epi16(s, s, s, s, s, s, s, s, s + 1, s + 1, s + 1, s + 1, s + 1, s + 1,
-                                                 s + 1, s + 1)),
-        _mm256_setr_epi16(s + 2, s + 2, s + 2, s + 2, s + 2, s + 2, s + 2, s + 2, s + 3, s + 3, s + 3, s + 3, s + 3,
-                          s + 3, s + 3, s + 3),
-        1);
-  };
-  const __m512i idx[4] = {quad_index(0), quad_index(4), quad_index(8), quad_index(12)};
+  const __m512i idx[4] = {Q6QuadIndex(0), Q6QuadIndex(4), Q6QuadIndex(8), Q6QuadIndex(12)};
   __m512 acc_q = _mm512_setzero_ps();
   __m256 acc_m = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQKK; ++i) {

@@ -1,0 +1,74 @@
+// Prefill-shaped matrix-matrix products: Y[N, M] = X[N, K] W[M, K]^T with N = 64 tokens, at the
+// 1.5B FFN shapes, with the 4-activation-row kernels (the best table as shipped) and without them
+// (the same table with vec_dot_x4 removed, i.e. one vec_dot per token and weight row). Prefill is
+// compute-bound, so the counter that matters is tokens per second; both variants run in the same
+// process so their ratio is meaningful on a noisy machine.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench_util.h"
+#include "kernels/kernels.h"
+#include "kernels/matmul.h"
+#include "platform/thread_pool.h"
+
+namespace enclave::kernels {
+namespace {
+
+constexpr int64_t kTokens = 64;
+
+const KernelTable& WithoutFourRowKernels() {
+  static const KernelTable table = [] {
+    KernelTable t = BestKernels();
+    for (auto& fn : t.vec_dot_x4) fn = nullptr;
+    return t;
+  }();
+  return table;
+}
+
+void BM_MatMul(benchmark::State& state, DType type, int64_t rows, int64_t cols, bool four_row) {
+  const int threads = static_cast<int>(state.range(0));
+  const KernelTable& kernels = four_row ? BestKernels() : WithoutFourRowKernels();
+  const size_t row_bytes = *RowBytes(type, cols);
+  // One copy: each weight row is reused by all tokens, so DRAM traffic is not the limit here.
+  const auto mats = bench::MakeWeightCopies(row_bytes * rows, 0);
+  std::vector<float> x(kTokens * cols), y(kTokens * rows);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (auto& v : x) v = dist(rng);
+  ThreadPool pool(threads);
+  MatmulWorkspace ws;
+  const WeightMatrix w{type, mats[0].get(), rows, cols, row_bytes};
+  for (auto _ : state) {
+    MatMul(kernels, pool, w, x.data(), kTokens, y.data(), ws);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["tok/s"] = benchmark::Counter(static_cast<double>(kTokens), benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(IsaName(kernels.isa)) + (four_row ? " x4" : " x1"));
+}
+
+void RegisterAll() {
+  const DType types[] = {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0};
+  const std::pair<const char*, std::pair<int64_t, int64_t>> shapes[] = {
+      {"1536x8960", {1536, 8960}},
+      {"8960x1536", {8960, 1536}},
+  };
+  for (DType t : types) {
+    for (const auto& [name, shape] : shapes) {
+      for (bool four_row : {true, false}) {
+        const std::string bench_name = std::string("BM_MatMul/") + DTypeName(t) + "/" + name + "/n64/" +
+                                       (four_row ? "x4" : "x1");
+        benchmark::RegisterBenchmark(bench_name.c_str(), [t, shape = shape, four_row](benchmark::State& s) {
+          BM_MatMul(s, t, shape.first, shape.second, four_row);
+        })->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+      }
+    }
+  }
+}
+
+const bool kRegistered = (RegisterAll(), true);
+
+}  // namespace
+}  // namespace enclave::kernels
