@@ -1,17 +1,28 @@
 #!/usr/bin/env python3
 """Writes the GGUF reference fixtures with the `gguf` package (pinned in scripts/requirements.txt).
 
-Outputs (tests/fixtures/gguf/):
+Outputs (tests/fixtures/gguf/), all deterministic (seeded):
   all_types.gguf           metadata of every GGUF value type (nested and long arrays included) and one
-                           tensor of every type Enclave loads, with random block bytes whose fp16 scale
-                           fields are finite; written by gguf.GGUFWriter.
+                           tensor of every weight type Enclave computes with (F32, F16, BF16, Q4_0, Q4_1,
+                           Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K), random block bytes whose fp16
+                           scale fields are finite; written by gguf.GGUFWriter.
   all_types.dequant.gguf   the same tensor names as F32, dequantized by gguf.quants.dequantize (numpy):
                            the oracle for our dequantizers.
-  all_types.expected.json  what gguf.GGUFReader reads back from all_types.gguf: metadata values, and per
-                           tensor name, type name, shape (GGUF order), byte size and absolute data offset.
+  extra_types.gguf         alignment 64; the other loadable types (Q8_K, I8, I16, I32, I64, F64) as
+                           raw bytes, 3-D and 4-D shapes; arrays of every element type, nested string
+                           arrays with an empty string, three levels of nesting.
+  unloadable_types.gguf    an F32 tensor beside IQ2_XXS, TQ1_0 and MXFP4 tensors: a well-formed file whose
+                           types Enclave names but cannot load (the inspector must list every one).
+  enclave_written.gguf     not written here: the output of Enclave's GgufWriter (see gguf_writer_test.cc);
+                           only its .expected.json is, which proves the gguf package reads our files.
+  <name>.expected.json     for each of these files, what gguf.GGUFReader reads back: header counts,
+                           metadata values in file order (nested arrays rebuilt from the reader's parts,
+                           since ReaderField.contents() flattens them), and per tensor the name, type name
+                           and id, shape (GGUF order), element count, byte size and absolute data offset.
 
 Run: .venv/bin/python scripts/ref/make_gguf_fixtures.py
 """
+import importlib.metadata
 import json
 import os
 import sys
@@ -19,6 +30,7 @@ import sys
 import numpy as np
 import gguf
 from gguf import GGMLQuantizationType as Q
+from gguf import GGUFValueType as V
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "fixtures", "gguf")
 SEED = 20261122
@@ -38,6 +50,126 @@ def random_blocks(rng, qtype, n_blocks):
         scales = (rng.standard_normal(n_blocks) * 0.02).astype(np.float16)
         raw[:, off:off + 2] = scales.view(np.uint8).reshape(n_blocks, 2)
     return raw
+
+
+def field_value(field):
+    """One metadata value as the reader parsed it, nested arrays kept nested.
+
+    Walks ReaderField.parts (the reader's own decoding: key length, key, value type, then the value's
+    parts) instead of contents(), which flattens arrays of arrays."""
+    parts = field.parts
+    pos = 3  # skip key length, key bytes, value type
+
+    def scalar(vtype):
+        nonlocal pos
+        if vtype == V.STRING:
+            text = bytes(parts[pos + 1]).decode("utf-8")
+            pos += 2
+            return text
+        value = parts[pos].tolist()[0]
+        pos += 1
+        if vtype == V.BOOL:
+            return bool(value)
+        if vtype in (V.FLOAT32, V.FLOAT64):
+            return float(value)
+        return int(value)
+
+    def value(vtype):
+        nonlocal pos
+        if vtype != V.ARRAY:
+            return scalar(vtype)
+        elem_type = V(int(parts[pos][0]))
+        count = int(parts[pos + 1][0])
+        pos += 2
+        return [value(elem_type) for _ in range(count)]
+
+    return value(V(int(parts[2][0])))
+
+
+def write_expected(path):
+    r = gguf.GGUFReader(path)
+    header = {}
+    meta = {}
+    for key, field in r.fields.items():
+        if key.startswith("GGUF."):
+            header[key] = int(field.parts[-1][0])
+            continue
+        meta[key] = field_value(field)
+    tensors = []
+    for t in r.tensors:
+        tensors.append({
+            "name": t.name,
+            "type": t.tensor_type.name,
+            "type_id": int(t.tensor_type.value),
+            "shape": [int(x) for x in t.shape],
+            "n_elements": int(t.n_elements),
+            "bytes": int(t.n_bytes),
+            "offset": int(t.data_offset),
+        })
+    expected = {
+        "generator": "scripts/ref/make_gguf_fixtures.py",
+        "gguf_package_version": importlib.metadata.version("gguf"),
+        "file_size": os.path.getsize(path),
+        "alignment": int(r.alignment),
+        "header": header,
+        "metadata": meta,
+        "tensors": tensors,
+    }
+    out = path[:-len(".gguf")] + ".expected.json"
+    with open(out, "w") as f:
+        json.dump(expected, f, indent=1, ensure_ascii=False)
+
+
+def finish(w):
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def write_extra_types(rng):
+    path = os.path.join(OUT, "extra_types.gguf")
+    w = gguf.GGUFWriter(path, arch="deepseek2")
+    w.add_custom_alignment(64)
+    typed = {
+        V.UINT8: [0, 255], V.INT8: [-128, 127], V.UINT16: [0, 65535], V.INT16: [-32768, 32767],
+        V.UINT32: [0, 4294967295], V.INT32: [-2147483648, 2147483647],
+        V.UINT64: [0, 18446744073709551615], V.INT64: [-9223372036854775808, 9223372036854775807],
+        V.FLOAT32: [0.1, -1e30, 6e-8], V.FLOAT64: [0.1, -1e300, 5e-324], V.BOOL: [True, False, True],
+    }
+    for vtype, values in typed.items():
+        w.add_key_value(f"array.{vtype.name.lower()}", values, V.ARRAY, sub_type=vtype)
+    w.add_array("array.strings_nested", [["a", ""], ["深度"], ["x", "y", "z"]])
+    w.add_array("array.depth3", [[[1, 2], [3]], [[4]]])
+    w.add_float32("deepseek2.expert_weights_scale", 2.5)
+    w.add_uint32("deepseek2.expert_gating_func", 2)
+    # Loadable non-weight types, as raw bytes with the reader's expected sizes.
+    # Not Q8_1: gguf 0.19 sizes its block as 40 bytes (two f32 scales), but ggml's block_q8_1 has two
+    # fp16 scales, 36 bytes (ggml_type_size(GGML_TYPE_Q8_1) == 36 in llama.cpp), so the package's
+    # expectations would be wrong. Q8_1 is an activation type; it does not appear in model files.
+    for qtype, shape in [(Q.Q8_K, (2, 256))]:
+        block_elems, block_bytes = gguf.GGML_QUANT_SIZES[qtype]
+        raw = rng.integers(0, 256, size=(shape[0], shape[1] // block_elems * block_bytes), dtype=np.uint8)
+        w.add_tensor(f"t.{qtype.name}", raw, raw_dtype=qtype)
+    w.add_tensor("t.I8", rng.integers(-128, 128, size=(2, 3, 5), dtype=np.int8))
+    w.add_tensor("t.I16", rng.integers(-1000, 1000, size=(7,), dtype=np.int16))
+    w.add_tensor("t.I32", rng.integers(-10**9, 10**9, size=(2, 2, 2, 3), dtype=np.int32))
+    w.add_tensor("t.I64", rng.integers(-10**15, 10**15, size=(4, 1), dtype=np.int64))
+    w.add_tensor("t.F64", rng.standard_normal((3, 3)))
+    finish(w)
+    write_expected(path)
+
+
+def write_unloadable_types(rng):
+    path = os.path.join(OUT, "unloadable_types.gguf")
+    w = gguf.GGUFWriter(path, arch="llama")
+    w.add_tensor("blk.0.attn_norm.weight", rng.standard_normal(64).astype(np.float32))
+    for qtype, rows in [(Q.IQ2_XXS, 2), (Q.TQ1_0, 1), (Q.MXFP4, 4)]:
+        block_elems, block_bytes = gguf.GGML_QUANT_SIZES[qtype]
+        raw = rng.integers(0, 256, size=(rows, 256 // block_elems * block_bytes), dtype=np.uint8)
+        w.add_tensor(f"blk.0.{qtype.name.lower()}.weight", raw, raw_dtype=qtype)
+    finish(w)
+    write_expected(path)
 
 
 def main():
@@ -99,26 +231,16 @@ def main():
     dw.write_tensors_to_file()
     dw.close()
 
-    r = gguf.GGUFReader(path)
-    meta = {}
-    for key, field in r.fields.items():
-        if key.startswith("GGUF."):
-            continue
-        meta[key] = field.contents()
-    tensors = []
-    for t in r.tensors:
-        tensors.append({
-            "name": t.name,
-            "type": t.tensor_type.name,
-            "shape": [int(x) for x in t.shape],
-            "bytes": int(t.n_bytes),
-            "offset": int(t.data_offset),
-        })
-    expected = {"gguf_package_version": gguf.__version__ if hasattr(gguf, "__version__") else "0.19.0",
-                "metadata": meta, "tensors": tensors}
-    with open(os.path.join(OUT, "all_types.expected.json"), "w") as f:
-        json.dump(expected, f, indent=1, ensure_ascii=False)
-    print(f"wrote {path} ({os.path.getsize(path)} bytes), {dpath}, all_types.expected.json")
+    write_expected(path)
+    write_extra_types(rng)
+    write_unloadable_types(rng)
+    # Written by Enclave's GgufWriter (tests/unit/gguf_writer_test.cc keeps it byte-identical to the
+    # writer's output): reading it here proves the gguf package accepts what we write.
+    written = os.path.join(OUT, "enclave_written.gguf")
+    if os.path.exists(written):
+        write_expected(written)
+    print(f"wrote {path} ({os.path.getsize(path)} bytes), {dpath}, extra_types.gguf, unloadable_types.gguf "
+          "and their .expected.json")
 
 
 if __name__ == "__main__":

@@ -118,6 +118,29 @@ def main():
                                       "more than once")
     cases["long_tensor_name"] = (build(kvs, [tinfo("x" * 300, [8], 0, 0), tensors[1]], data), "limit")
     cases["no_architecture"] = (build(kvs[1:], tensors, data), "general.architecture")
+    # Added with the second round of the reader: more sections to truncate, more lies.
+    arr = kv("k.array", ARR, struct.pack("<IQ", U32, 4) + struct.pack("<4I", 1, 2, 3, 4))
+    with_array = build([ARCH, arr], tensors, data)
+    array_start = header_len + len(ARCH) + len(s("k.array")) + 4
+    # Cut after 1.5 of 4 elements: the count check sees that 16 bytes cannot follow.
+    cases["truncated_array"] = (with_array[:array_start + 12 + 6], "truncated or a lying count")
+    strs = kv("k.strs", ARR, struct.pack("<IQ", STR, 2) + s("first") + s("second"))
+    cases["truncated_string_in_array"] = (build([ARCH, strs], tensors, data)[:header_len + len(ARCH) + len(strs) - 3],
+                                          "truncated")
+    cases["lying_nested_array_length"] = (build([ARCH, kv("k", ARR, struct.pack("<IQ", ARR, 2) +
+                                                           struct.pack("<IQ", U8, 1 << 50))], tensors, data),
+                                          "array claims")
+    cases["lying_tensor_name_length"] = (build(kvs, [struct.pack("<Q", 1000) + b"a.weight",
+                                                     tensors[1]], data), "truncated")
+    cases["non_utf8_tensor_name"] = (build(kvs, [tinfo(b"a\xc0\xafweight", [8], 0, 0), tensors[1]], data), "UTF-8")
+    cases["empty_key"] = (build([ARCH, kv("", U8, b"\1")], tensors, data), "empty")
+    cases["alignment_zero"] = (build([ARCH, kv("general.alignment", U32, struct.pack("<I", 0))], tensors, data),
+                               "power of two")
+    cases["version_0"] = (build(kvs, tensors, data, version=0), "version 0")
+    cases["big_endian"] = (b"GGUF" + struct.pack(">IQQ", 3, 2, 2) + b"\0" * 64, "big-endian")
+    # Three independent tensor problems: `enclave inspect` lists all of them.
+    cases["several_bad_tensors"] = (build(kvs, [tinfo("a.weight", [8], 16, 0), tinfo("b.weight", [8], 0, 40),
+                                                tinfo("c.weight", [0], 0, 64)], data + b"\0" * 64), "IQ2_XXS")
 
     with open(os.path.join(OUT, "EXPECTED.tsv"), "w") as f:
         f.write("# file\twords the error message must contain\n")

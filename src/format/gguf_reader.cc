@@ -85,17 +85,23 @@ Status GgufParser::ReadHeader() {
     return CorruptError(fmt::format("not a GGUF file: {} bytes, too small for the magic", bytes_.size()));
   }
   if (std::memcmp(bytes_.data(), "GGUF", 4) != 0) {
-    return CorruptError("not a GGUF file: the first 4 bytes are not 'GGUF'");
+    return CorruptError(fmt::format("not a GGUF file: the magic (first 4 bytes) is {:02x}, expected 'GGUF' "
+                                    "(47 47 55 46)", fmt::join(bytes_.first(4), " ")));
   }
   pos_ = 4;
   uint32_t version = 0;
   RETURN_IF_ERROR(Read(&version, "the version"));
   if (version == 1) {
-    return UnsupportedError("GGUF version 1 is not supported (it predates 64-bit counts); "
+    return UnsupportedError("unsupported GGUF version 1: it predates 64-bit counts; "
                             "convert the model again with a current converter");
   }
+  // gguf-py writes big-endian files on request; their version reads as 0x0N000000 here.
+  if (version != 0 && (version & 0xFFFF) == 0 && __builtin_bswap32(version) <= 3) {
+    return UnsupportedError(fmt::format("big-endian GGUF (version {}) is not supported: Enclave reads "
+                                        "little-endian files only", __builtin_bswap32(version)));
+  }
   if (version != 2 && version != 3) {
-    return UnsupportedError(fmt::format("unknown GGUF version {} (supported: 2 and 3)", version));
+    return UnsupportedError(fmt::format("unsupported GGUF version {} (Enclave reads versions 2 and 3)", version));
   }
   out_->version_ = version;
   RETURN_IF_ERROR(Read(&tensor_count_, "the tensor count"));
@@ -161,8 +167,8 @@ Status GgufParser::ReadValue(GgufValueType type, uint32_t depth, const std::stri
       if (et == GgufValueType::kArray) min_elem = 12;
       if (count > remaining() / min_elem) {
         return CorruptError(fmt::format(
-            "key '{}': array claims {} elements of type {}, but only {} bytes are left", key, count,
-            GgufValueTypeName(et), remaining()));
+            "key '{}': array claims {} elements of type {}, but only {} bytes are left (truncated or a "
+            "lying count)", key, count, GgufValueTypeName(et), remaining()));
       }
       // Each parsed element costs ~100 bytes of memory however small it is on disk; a total
       // budget keeps a file of lying-but-consistent counts from exhausting memory.
@@ -189,7 +195,7 @@ Status GgufParser::ReadMetadata() {
   for (uint64_t k = 0; k < kv_count_; ++k) {
     GgufKeyValue kv;
     const uint64_t key_pos = pos_;
-    RETURN_IF_ERROR(ReadString(&kv.key, 65535, fmt::format("metadata key #{}", k)));
+    RETURN_IF_ERROR(ReadString(&kv.key, kGgufMaxKeyBytes, fmt::format("metadata key #{}", k)));
     uint32_t type = 0;
     RETURN_IF_ERROR(Read(&type, "the value type of '" + kv.key + "'"));
     if (!IsKnownGgufValueType(type)) {
@@ -220,7 +226,9 @@ Status GgufParser::ReadAlignment() {
   if (a->type != GgufValueType::kU32) {
     return CorruptError(fmt::format("general.alignment has type {}, expected u32", GgufValueTypeName(a->type)));
   }
-  if (a->u == 0 || (a->u & (a->u - 1)) != 0 || a->u > (1u << 30)) {
+  // llama.cpp accepts any nonzero power of two (our spec says "a multiple of 8", which every
+  // writer meets); the cap only keeps the padding arithmetic small.
+  if (a->u == 0 || (a->u & (a->u - 1)) != 0 || a->u > kGgufMaxAlignment) {
     return CorruptError(fmt::format("general.alignment is {}; it must be a power of two up to 2^30", a->u));
   }
   out_->alignment_ = static_cast<uint32_t>(a->u);
@@ -231,7 +239,8 @@ Status GgufParser::ReadTensorInfos() {
   out_->tensors_.reserve(tensor_count_);
   for (uint64_t t = 0; t < tensor_count_; ++t) {
     GgufTensorInfo info;
-    RETURN_IF_ERROR(ReadString(&info.name, kGgufMaxTensorNameBytes, fmt::format("the name of tensor #{}", t)));
+    // The name limit is checked later, as a per-tensor problem: the bytes are there to skip.
+    RETURN_IF_ERROR(ReadString(&info.name, kGgufMaxStringBytes, fmt::format("the name of tensor #{}", t)));
     const std::string label = "tensor '" + info.name + "'";
     uint32_t n_dims = 0;
     RETURN_IF_ERROR(Read(&n_dims, label + " dimension count"));
@@ -269,11 +278,37 @@ Status GgufParser::ValidateTensors() {
       RETURN_IF_ERROR(Problem(fmt::format("tensor #{} has an empty or non-UTF-8 name", t)));
       continue;
     }
+    if (info.name.size() > kGgufMaxTensorNameBytes) {
+      RETURN_IF_ERROR(Problem(fmt::format("tensor #{} has a name of {} bytes, above the limit of {} bytes",
+                                          t, info.name.size(), kGgufMaxTensorNameBytes)));
+      continue;
+    }
     if (out_->tensor_index_.count(info.name)) {
       RETURN_IF_ERROR(Problem(fmt::format("{} appears more than once", label)));
       continue;
     }
     out_->tensor_index_.emplace(info.name, t);
+    uint64_t n = 1;
+    bool ok = true;
+    for (uint64_t d : info.dims) {
+      if (d == 0) {
+        RETURN_IF_ERROR(Problem(fmt::format("{} has a zero dimension ({}); every dimension must be at least 1",
+                                            label, fmt::join(info.dims, " x "))));
+        ok = false;
+        break;
+      }
+      auto m = CheckedMul(n, d);
+      // 2^62 elements keeps every later byte-size and offset product far from wrapping.
+      if (!m || *m > kGgufMaxElements) {
+        RETURN_IF_ERROR(Problem(fmt::format("{}: element count of dimensions {} overflows (limit 2^62)", label,
+                                            fmt::join(info.dims, " x "))));
+        ok = false;
+        break;
+      }
+      n = *m;
+    }
+    if (!ok) continue;
+    info.n_elements = n;  // known even for types we cannot load, so reports can count them
     const auto traits = TraitsOf(info.type_id);
     if (!traits) {
       RETURN_IF_ERROR(Problem(fmt::format("{} has type {} ({}), which Enclave cannot load", label,
@@ -282,25 +317,6 @@ Status GgufParser::ValidateTensors() {
     }
     info.type = traits->type;
     info.type_known = true;
-    uint64_t n = 1;
-    bool ok = true;
-    for (uint64_t d : info.dims) {
-      if (d == 0) {
-        RETURN_IF_ERROR(Problem(fmt::format("{} has a zero dimension", label)));
-        ok = false;
-        break;
-      }
-      auto m = CheckedMul(n, d);
-      if (!m || *m > (uint64_t{1} << 62)) {
-        RETURN_IF_ERROR(Problem(fmt::format("{}: element count of dimensions {} overflows", label,
-                                            fmt::join(info.dims, " x "))));
-        ok = false;
-        break;
-      }
-      n = *m;
-    }
-    if (!ok) continue;
-    info.n_elements = n;
     if (info.dims[0] % static_cast<uint64_t>(traits->block_elems) != 0) {
       RETURN_IF_ERROR(Problem(fmt::format("{}: first dimension {} is not a multiple of the {} block size {}",
                                           label, info.dims[0], traits->name, traits->block_elems)));
@@ -369,69 +385,18 @@ const GgufTensorInfo* GgufFile::FindTensor(std::string_view name) const {
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
 }
 
-namespace {
-
-Status TypeMismatch(std::string_view key, const char* expected, const GgufValue& v) {
-  return InvalidArgumentError(fmt::format("metadata '{}' has type {}, expected {}", key,
-                                          GgufValueTypeName(v.type), expected));
+Status GgufFile::Missing(std::string_view key) {
+  return NotFoundError(fmt::format("metadata '{}' is missing", key));
 }
 
-}  // namespace
-
-Result<std::string> GgufFile::GetString(std::string_view key) const {
+Result<std::span<const GgufValue>> GgufFile::GetArray(std::string_view key) const {
   const GgufValue* v = Find(key);
-  if (!v) return NotFoundError(fmt::format("metadata '{}' is missing", key));
-  if (v->type != GgufValueType::kString) return TypeMismatch(key, "string", *v);
-  return v->str;
-}
-
-Result<uint64_t> GgufFile::GetUint(std::string_view key) const {
-  const GgufValue* v = Find(key);
-  if (!v) return NotFoundError(fmt::format("metadata '{}' is missing", key));
-  if (!v->IsInteger()) return TypeMismatch(key, "an unsigned integer", *v);
-  const bool is_signed = v->type == GgufValueType::kI8 || v->type == GgufValueType::kI16 ||
-                         v->type == GgufValueType::kI32 || v->type == GgufValueType::kI64;
-  if (is_signed && v->i < 0) {
-    return OutOfRangeError(fmt::format("metadata '{}' is {}, expected a non-negative value", key, v->i));
+  if (v == nullptr) return Missing(key);
+  if (v->type != GgufValueType::kArray) {
+    return InvalidArgumentError(fmt::format("metadata '{}' has type {}, expected array", key,
+                                            GgufValueTypeName(v->type)));
   }
-  return v->u;
-}
-
-Result<int64_t> GgufFile::GetInt(std::string_view key) const {
-  const GgufValue* v = Find(key);
-  if (!v) return NotFoundError(fmt::format("metadata '{}' is missing", key));
-  if (!v->IsInteger()) return TypeMismatch(key, "an integer", *v);
-  if (v->type == GgufValueType::kU64 && v->u > static_cast<uint64_t>(INT64_MAX)) {
-    return OutOfRangeError(fmt::format("metadata '{}' = {} does not fit a signed 64-bit integer", key, v->u));
-  }
-  return v->i;
-}
-
-Result<double> GgufFile::GetFloat(std::string_view key) const {
-  const GgufValue* v = Find(key);
-  if (!v) return NotFoundError(fmt::format("metadata '{}' is missing", key));
-  if (v->IsFloat()) return v->f;
-  if (v->IsInteger()) return static_cast<double>(v->i);
-  return TypeMismatch(key, "a number", *v);
-}
-
-Result<bool> GgufFile::GetBool(std::string_view key) const {
-  const GgufValue* v = Find(key);
-  if (!v) return NotFoundError(fmt::format("metadata '{}' is missing", key));
-  if (v->type != GgufValueType::kBool) return TypeMismatch(key, "bool", *v);
-  return v->u != 0;
-}
-
-Result<std::vector<std::string>> GgufFile::GetStringArray(std::string_view key) const {
-  const GgufValue* v = Find(key);
-  if (!v) return NotFoundError(fmt::format("metadata '{}' is missing", key));
-  if (v->type != GgufValueType::kArray || v->array_type != GgufValueType::kString) {
-    return TypeMismatch(key, "array of strings", *v);
-  }
-  std::vector<std::string> out;
-  out.reserve(v->array.size());
-  for (const auto& e : v->array) out.push_back(e.str);
-  return out;
+  return std::span<const GgufValue>(v->array);
 }
 
 }  // namespace enclave

@@ -22,13 +22,17 @@
 
 namespace enclave {
 
-// Limits on what we accept; documented in docs/formats-gguf.md.
-inline constexpr uint64_t kGgufMaxStringBytes = 64ull << 20;   // one metadata string
+// Limits on what we accept, each far above what real models use; docs/formats-gguf.md says why.
+inline constexpr uint64_t kGgufMaxStringBytes = 64ull << 20;   // one metadata string value
+inline constexpr uint64_t kGgufMaxKeyBytes = 64ull << 10;      // one metadata key
 inline constexpr uint32_t kGgufMaxArrayDepth = 4;              // arrays of arrays of ...
 inline constexpr uint64_t kGgufMaxMetadataElements = 8ull << 20;  // all array elements together
-inline constexpr uint64_t kGgufMaxTensorNameBytes = 256;
+// Our spec's limit (llama.cpp's GGML_MAX_NAME is 64 with the NUL, so it writes at most 63).
+inline constexpr uint64_t kGgufMaxTensorNameBytes = 64;
 inline constexpr uint32_t kGgufMaxDims = 4;
+inline constexpr uint64_t kGgufMaxElements = uint64_t{1} << 62;  // one tensor
 inline constexpr uint32_t kGgufDefaultAlignment = 32;
+inline constexpr uint32_t kGgufMaxAlignment = 1u << 30;  // general.alignment: a power of two up to this
 
 struct GgufTensorInfo {
   std::string name;
@@ -71,18 +75,56 @@ class GgufFile {
   const GgufValue* Find(std::string_view key) const;
   const GgufTensorInfo* FindTensor(std::string_view name) const;
 
-  // Typed getters: NotFound if absent, InvalidArgument naming key and types if the type differs.
-  // Integer getters accept any integer type whose value fits.
-  Result<std::string> GetString(std::string_view key) const;
-  Result<uint64_t> GetUint(std::string_view key) const;
-  Result<int64_t> GetInt(std::string_view key) const;
-  Result<double> GetFloat(std::string_view key) const;  // f32, f64 (or an integer)
-  Result<bool> GetBool(std::string_view key) const;
-  Result<std::vector<std::string>> GetStringArray(std::string_view key) const;
+  // Typed getters, for model loaders. NotFound when the key is absent; otherwise the conversion
+  // rules of GgufValueAs (format/gguf_types.h): integers of any width when the value fits,
+  // InvalidArgument naming the key with the expected and found types, OutOfRange when a value
+  // does not fit. T: bool, u8..u64, i8..i64, float, double, std::string, std::string_view (valid
+  // while this GgufFile lives).
+  template <typename T>
+  Result<T> Get(std::string_view key) const {
+    const GgufValue* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    return GgufValueAs<T>(*v, key);
+  }
+  // For optional keys: `fallback` when absent, but still an error when present and wrong, so a
+  // mistyped value is never silently replaced by the default.
+  template <typename T>
+  Result<T> GetOr(std::string_view key, T fallback) const {
+    const GgufValue* v = Find(key);
+    if (v == nullptr) return fallback;
+    return GgufValueAs<T>(*v, key);
+  }
+  // A flat array converted element by element (tokenizer.ggml.tokens as std::string_view, ...).
+  template <typename T>
+  Result<std::vector<T>> GetArrayOf(std::string_view key) const {
+    const GgufValue* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    return GgufArrayAs<T>(*v, key);
+  }
+  // Any array, nested ones included, as its elements.
+  Result<std::span<const GgufValue>> GetArray(std::string_view key) const;
+
+  Result<std::string> GetString(std::string_view key) const { return Get<std::string>(key); }
+  Result<bool> GetBool(std::string_view key) const { return Get<bool>(key); }
+  Result<uint32_t> GetU32(std::string_view key) const { return Get<uint32_t>(key); }
+  Result<int32_t> GetI32(std::string_view key) const { return Get<int32_t>(key); }
+  Result<uint64_t> GetU64(std::string_view key) const { return Get<uint64_t>(key); }
+  Result<int64_t> GetI64(std::string_view key) const { return Get<int64_t>(key); }
+  Result<float> GetF32(std::string_view key) const { return Get<float>(key); }
+  Result<double> GetF64(std::string_view key) const { return Get<double>(key); }
+  // Older spellings of GetU64 / GetI64 / GetF64, kept for existing callers.
+  Result<uint64_t> GetUint(std::string_view key) const { return Get<uint64_t>(key); }
+  Result<int64_t> GetInt(std::string_view key) const { return Get<int64_t>(key); }
+  Result<double> GetFloat(std::string_view key) const { return Get<double>(key); }
+  Result<std::vector<std::string>> GetStringArray(std::string_view key) const {
+    return GetArrayOf<std::string>(key);
+  }
 
  private:
   GgufFile() = default;
   friend class GgufParser;
+
+  static Status Missing(std::string_view key);
 
   std::unique_ptr<MappedFile> mapping_;  // set when opened from a path
   std::span<const uint8_t> bytes_;

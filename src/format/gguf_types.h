@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
+
 namespace enclave {
 
 enum class GgufValueType : uint32_t {
@@ -67,5 +69,21 @@ struct GgufKeyValue {
   std::string key;
   GgufValue value;
 };
+
+// Typed access to one metadata value; `key` only names it in errors. Supported T: bool, the
+// fixed-width integers (u8..u64, i8..i64), float, double, std::string and std::string_view (a view
+// of `v`'s storage, valid while `v` lives).
+//   - integers: any GGUF integer type is accepted when the value fits T, because converters
+//     disagree about u32 vs i32 for counts; OutOfRange otherwise ("... is -1, which does not fit u32").
+//   - float/double: f32 and f64 (an f64 beyond float's range is OutOfRange), and integers.
+//   - bool and strings: only their own type.
+// Anything else is InvalidArgument naming the key, the expected and the found type.
+template <typename T>
+Result<T> GgufValueAs(const GgufValue& v, std::string_view key);
+
+// The elements of an array value converted with the rules above (the element type is checked
+// once, ranges per element). Nested arrays are not flattened: use GgufValue::array directly.
+template <typename T>
+Result<std::vector<T>> GgufArrayAs(const GgufValue& v, std::string_view key);
 
 }  // namespace enclave

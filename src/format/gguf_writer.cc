@@ -7,6 +7,8 @@
 #include <memory>
 
 #include "base/checked_math.h"
+#include "format/gguf_reader.h"
+#include "format/utf8.h"
 
 namespace enclave {
 namespace {
@@ -54,6 +56,27 @@ void PutValue(ByteSink& sink, const GgufValue& v) {
   }
 }
 
+// The writer must never produce a file our reader rejects: check what the builder was given.
+Status CheckValue(const std::string& key, const GgufValue& v, uint32_t depth) {
+  if (v.type == GgufValueType::kString && v.str.size() > kGgufMaxStringBytes) {
+    return InvalidArgumentError(fmt::format("metadata '{}': string of {} bytes is above the limit of {}",
+                                            key, v.str.size(), kGgufMaxStringBytes));
+  }
+  if (v.type != GgufValueType::kArray) return Status::Ok();
+  if (depth >= kGgufMaxArrayDepth) {
+    return InvalidArgumentError(fmt::format("metadata '{}': arrays nested deeper than {} levels", key,
+                                            kGgufMaxArrayDepth));
+  }
+  for (const auto& e : v.array) {
+    if (e.type != v.array_type) {
+      return InvalidArgumentError(fmt::format("metadata '{}': array of {} holds a {} element", key,
+                                              GgufValueTypeName(v.array_type), GgufValueTypeName(e.type)));
+    }
+    RETURN_IF_ERROR(CheckValue(key, e, depth + 1));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 void GgufWriter::SetValue(const std::string& key, GgufValue value) {
@@ -68,11 +91,16 @@ void GgufWriter::SetValue(const std::string& key, GgufValue value) {
 
 Status GgufWriter::AddTensor(const std::string& name, DType type, std::vector<uint64_t> dims,
                              std::span<const uint8_t> data) {
-  if (dims.empty() || dims.size() > 4) {
+  if (name.empty() || name.size() > kGgufMaxTensorNameBytes || !IsValidUtf8(name)) {
+    return InvalidArgumentError(fmt::format("tensor name '{}' must be 1 to {} bytes of UTF-8", name,
+                                            kGgufMaxTensorNameBytes));
+  }
+  if (dims.empty() || dims.size() > kGgufMaxDims) {
     return InvalidArgumentError(fmt::format("tensor '{}': {} dimensions (must be 1 to 4)", name, dims.size()));
   }
   uint64_t n = 1;
   for (uint64_t d : dims) {
+    if (d == 0) return InvalidArgumentError(fmt::format("tensor '{}' has a zero dimension", name));
     auto m = CheckedMul(n, d);
     if (!m) return InvalidArgumentError(fmt::format("tensor '{}': element count overflows", name));
     n = *m;
@@ -94,13 +122,29 @@ Status GgufWriter::AddTensor(const std::string& name, DType type, std::vector<ui
 }
 
 Result<std::vector<uint8_t>> GgufWriter::Serialize() const {
-  if (alignment_ == 0 || (alignment_ & (alignment_ - 1)) != 0) {
-    return InvalidArgumentError(fmt::format("alignment {} is not a power of two", alignment_));
+  if (alignment_ == 0 || (alignment_ & (alignment_ - 1)) != 0 || alignment_ > kGgufMaxAlignment) {
+    return InvalidArgumentError(fmt::format("alignment {} is not a power of two up to 2^30", alignment_));
   }
   std::vector<GgufKeyValue> metadata = metadata_;
   bool has_alignment = false;
-  for (const auto& kv : metadata) has_alignment |= kv.key == "general.alignment";
-  if (!has_alignment && alignment_ != 32) metadata.push_back({"general.alignment", GgufValue::U32(alignment_)});
+  for (const auto& kv : metadata) {
+    if (kv.key.empty() || kv.key.size() > kGgufMaxKeyBytes || !IsValidUtf8(kv.key)) {
+      return InvalidArgumentError(fmt::format("metadata key '{}' must be 1 to {} bytes of UTF-8", kv.key,
+                                              kGgufMaxKeyBytes));
+    }
+    RETURN_IF_ERROR(CheckValue(kv.key, kv.value, 0));
+    if (kv.key == "general.alignment") {
+      // A stated alignment that differs from the one the data is laid out with breaks the file.
+      if (kv.value.type != GgufValueType::kU32 || kv.value.u != alignment_) {
+        return InvalidArgumentError(fmt::format(
+            "metadata general.alignment must be the u32 {} this writer aligns to", alignment_));
+      }
+      has_alignment = true;
+    }
+  }
+  if (!has_alignment && alignment_ != kGgufDefaultAlignment) {
+    metadata.push_back({"general.alignment", GgufValue::U32(alignment_)});
+  }
 
   std::vector<uint8_t> out;
   ByteSink sink(&out);
@@ -138,6 +182,7 @@ Status GgufWriter::WriteFile(const std::string& path) const {
   if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size()) {
     return IoError(fmt::format("short write to '{}'", path));
   }
+  if (std::fclose(f.release()) != 0) return IoError(fmt::format("cannot finish writing '{}'", path));
   return Status::Ok();
 }
 

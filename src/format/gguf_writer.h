@@ -15,16 +15,20 @@ namespace enclave {
 
 class GgufWriter {
  public:
+  // `alignment` must be a power of two (checked by Serialize).
   explicit GgufWriter(uint32_t alignment = 32) : alignment_(alignment) {}
 
-  // Adds (or replaces) a metadata entry; keys keep the order of first insertion.
+  // Adds (or replaces) a metadata entry; keys keep the order of first insertion. Keys and values
+  // are checked by Serialize (UTF-8 keys, array elements of the array's type, the reader's limits).
   void SetValue(const std::string& key, GgufValue value);
-  // Adds a tensor. `dims` in GGUF order (innermost first); `data` must hold exactly the tensor's
-  // bytes for `type`. The bytes are copied.
+  // Adds a tensor. `dims` in GGUF order (innermost first), none zero; `data` must hold exactly the
+  // tensor's bytes for `type`. The bytes are copied. Names must be unique, 1 to 64 bytes of UTF-8.
   Status AddTensor(const std::string& name, DType type, std::vector<uint64_t> dims,
                    std::span<const uint8_t> data);
 
-  // The whole file. general.alignment is written when it differs from the default 32.
+  // The whole file: header, metadata in insertion order, tensor infos and data in AddTensor order,
+  // each tensor at the next multiple of the alignment. general.alignment is added when the
+  // alignment differs from the default 32; one set explicitly must equal the alignment.
   Result<std::vector<uint8_t>> Serialize() const;
   Status WriteFile(const std::string& path) const;
 
