@@ -1,5 +1,5 @@
 // Four-activation-row dot products (KernelTable::vec_dot_x4) for the types that dominate prefill:
-// Q8_0, Q4_K, Q6_K. Each weight block is loaded, unpacked and scale-expanded once, then used for
+// Q8_0, Q4_K, Q6_K (and, with AVX-512, Q4_0 and Q5_0, which share the Q8_0 template). Each weight block is loaded, unpacked and scale-expanded once, then used for
 // four activation rows, so the weight-side work per token drops about 4x.
 //
 // Contract: out[r] is bit-identical to the single-row kernel of the same ISA (simd_dot_impl.h) on
@@ -20,6 +20,7 @@ inline const Block* ActRow(const void* rows, size_t stride, int r) {
   return reinterpret_cast<const Block*>(static_cast<const uint8_t*>(rows) + static_cast<size_t>(r) * stride);
 }
 
+#if !ENCLAVE_SIMD_AVX512
 void Dot4Q8_0(int64_t n, const void* w, const void* a, size_t stride, float* out) {
   const auto* x = static_cast<const BlockQ8_0*>(w);
   const BlockQ8_0* y[kX4];
@@ -50,7 +51,6 @@ void Dot4Q8_0(int64_t n, const void* w, const void* a, size_t stride, float* out
   for (int r = 0; r < kX4; ++r) out[r] = HorizontalSum(_mm256_add_ps(acc0[r], acc1[r]));
 }
 
-#if !ENCLAVE_SIMD_AVX512
 // AVX2 Q4_K: the nibble planes and per-sub-block scale vectors are built once per block.
 void Dot4Q4_K(int64_t n, const void* w, const void* a, size_t stride, float* out) {
   const auto* x = static_cast<const BlockQ4_K*>(w);
@@ -60,18 +60,16 @@ void Dot4Q4_K(int64_t n, const void* w, const void* a, size_t stride, float* out
   float sum[kX4] = {};
   for (int64_t i = 0; i < n / kQKK; ++i) {
     PrefetchWeights(&x[i], sizeof(BlockQ4_K));
-    uint8_t sc[8], mn[8];
-    for (int j = 0; j < 8; ++j) UnpackScaleMinK4(j, x[i].scales, &sc[j], &mn[j]);
+    const ScalesMinsK4 sm = UnpackScalesMinsK4(x[i].scales);
     __m256i q[8], s16[8];
     for (int c = 0; c < 4; ++c) {
       const __m256i qc = Load256(x[i].qs + 32 * c);
       q[2 * c] = _mm256_and_si256(qc, low_mask);
       q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(qc, 4), low_mask);
-      s16[2 * c] = _mm256_set1_epi16(sc[2 * c]);
-      s16[2 * c + 1] = _mm256_set1_epi16(sc[2 * c + 1]);
+      s16[2 * c] = BroadcastI16(sm.scales, 2 * c);
+      s16[2 * c + 1] = BroadcastI16(sm.scales, 2 * c + 1);
     }
-    const __m256i m16 = _mm256_setr_epi16(mn[0], mn[0], mn[1], mn[1], mn[2], mn[2], mn[3], mn[3], mn[4], mn[4],
-                                          mn[5], mn[5], mn[6], mn[6], mn[7], mn[7]);
+    const __m256i m16 = DuplicateI16(sm.mins);
     const float dx = HalfToFloat(x[i].d), dmin = HalfToFloat(x[i].dmin);
     for (int r = 0; r < kX4; ++r) {
       __m256i acc = _mm256_setzero_si256();
@@ -127,6 +125,13 @@ void Dot4Q6_K(int64_t n, const void* w, const void* a, size_t stride, float* out
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+template <typename Levels>
+void Dot4Legacy512(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  const BlockQ8_0* y[kX4];
+  for (int r = 0; r < kX4; ++r) y[r] = ActRow<BlockQ8_0>(a, stride, r);
+  DotLegacyRows512<Levels, kX4>(n, static_cast<const typename Levels::Block*>(w), y, out);
+}
+
 // AVX-512 Q4_K (as DotQ4_K_512): the 512-bit nibble planes and permuted scale vectors once per block.
 void Dot4Q4_K_512(int64_t n, const void* w, const void* a, size_t stride, float* out) {
   const auto* x = static_cast<const BlockQ4_K*>(w);
@@ -143,17 +148,15 @@ void Dot4Q4_K_512(int64_t n, const void* w, const void* a, size_t stride, float*
   }
   for (int64_t i = 0; i < n / kQKK; ++i) {
     PrefetchWeights(&x[i], sizeof(BlockQ4_K));
-    alignas(16) uint8_t sm[16];
-    UnpackScalesMinsK4(x[i].scales, sm);
-    const __m512i sc16 = _mm512_zextsi128_si512(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm))));
+    const ScalesMinsK4 sm = UnpackScalesMinsK4(x[i].scales);
+    const __m512i sc16 = _mm512_zextsi128_si512(sm.scales);
     __m512i q[4], s16[4];
     for (int c = 0; c < 4; ++c) {
       const __m512i q2 = _mm512_broadcast_i64x4(Load256(x[i].qs + 32 * c));
       q[c] = _mm512_and_si512(_mm512_srlv_epi16(q2, nibble_shift), low_mask);
       s16[c] = _mm512_permutexvar_epi16(idx[c], sc16);
     }
-    const __m128i mn8 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm + 8)));
-    const __m256i m16 = _mm256_set_m128i(_mm_unpackhi_epi16(mn8, mn8), _mm_unpacklo_epi16(mn8, mn8));
+    const __m256i m16 = DuplicateI16(sm.mins);
     const float dx = HalfToFloat(x[i].d), dmin = HalfToFloat(x[i].dmin);
     for (int r = 0; r < kX4; ++r) {
       __m512i acc = _mm512_setzero_si512();
@@ -219,11 +222,14 @@ void Dot4Q6_K_512(int64_t n, const void* w, const void* a, size_t stride, float*
 
 void FillMultiRowTable(KernelTable* t) {
   auto dot4 = [t](DType type, VecDotX4Fn fn) { t->vec_dot_x4[static_cast<uint32_t>(type)] = fn; };
-  dot4(DType::kQ8_0, Dot4Q8_0);
 #if ENCLAVE_SIMD_AVX512
+  dot4(DType::kQ8_0, Dot4Legacy512<Q8_0Levels>);
+  dot4(DType::kQ4_0, Dot4Legacy512<Q4_0Levels>);
+  dot4(DType::kQ5_0, Dot4Legacy512<Q5_0Levels>);
   dot4(DType::kQ4_K, Dot4Q4_K_512);
   dot4(DType::kQ6_K, Dot4Q6_K_512);
 #else
+  dot4(DType::kQ8_0, Dot4Q8_0);
   dot4(DType::kQ4_K, Dot4Q4_K);
   dot4(DType::kQ6_K, Dot4Q6_K);
 #endif

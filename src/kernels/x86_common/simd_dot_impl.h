@@ -14,6 +14,7 @@
 
 #include "base/half.h"
 #include "kernels/quant_blocks.h"
+#include "platform/cpu_features.h"
 
 namespace enclave::kernels::ENCLAVE_SIMD_NAMESPACE {
 namespace {
@@ -131,24 +132,14 @@ inline __m256 Bf16x8ToF32(const uint16_t* p) {
 float DotBF16(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const uint16_t*>(w);
   const auto* y = static_cast<const uint16_t*>(a);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t i = 0;
-  float s = 0;
-#if ENCLAVE_SIMD_AVX512
-  if (__builtin_cpu_supports("avx512bf16")) {
-    __m512 acc = _mm512_setzero_ps();
-    for (; i + 32 <= n; i += 32) {
-      acc = _mm512_dpbf16_ps(acc, (__m512bh)_mm512_loadu_si512(x + i), (__m512bh)_mm512_loadu_si512(y + i));
-    }
-    // Sum the two 256-bit halves (avoids GCC 12's _mm512_reduce_add_ps, which trips
-    // -Wmaybe-uninitialized inside its own header).
-    float lanes[16];
-    _mm512_storeu_ps(lanes, acc);
-    s = HorizontalSum(_mm256_add_ps(_mm256_loadu_ps(lanes), _mm256_loadu_ps(lanes + 8)));
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(Bf16x8ToF32(x + i), Bf16x8ToF32(y + i), acc0);
+    acc1 = _mm256_fmadd_ps(Bf16x8ToF32(x + i + 8), Bf16x8ToF32(y + i + 8), acc1);
   }
-#endif
-  __m256 acc0 = _mm256_setzero_ps();
   for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(Bf16x8ToF32(x + i), Bf16x8ToF32(y + i), acc0);
-  s += HorizontalSum(acc0);
+  float s = HorizontalSum(_mm256_add_ps(acc0, acc1));
   for (; i < n; ++i) s += Bf16ToF32(x[i]) * Bf16ToF32(y[i]);
   return s;
 }
@@ -249,26 +240,55 @@ inline int BsumsDot(const int16_t* bsums, __m256i m16) {
   return HorizontalSumI32(_mm256_madd_epi16(Load256(bsums), m16));
 }
 
+// Q4_K/Q5_K scales[12] -> the 8 scales and the 8 mins as int16 lanes. Word arithmetic on the
+// packed bytes (each byte lane independent), kept in registers: going through a byte array on
+// the stack costs a store-forwarding stall per block.
+struct ScalesMinsK4 {
+  __m128i scales;  // int16 x 8
+  __m128i mins;    // int16 x 8
+};
+inline ScalesMinsK4 UnpackScalesMinsK4(const uint8_t* s) {
+  uint32_t u0, u1, u2;
+  std::memcpy(&u0, s, 4);
+  std::memcpy(&u1, s + 4, 4);
+  std::memcpy(&u2, s + 8, 4);
+  const uint64_t sc_lo = u0 & 0x3F3F3F3Fu;
+  const uint64_t mn_lo = u1 & 0x3F3F3F3Fu;
+  const uint64_t sc_hi = (u2 & 0x0F0F0F0Fu) | (((u0 >> 6) & 0x03030303u) << 4);
+  const uint64_t mn_hi = ((u2 >> 4) & 0x0F0F0F0Fu) | (((u1 >> 6) & 0x03030303u) << 4);
+  return {_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(sc_lo | (sc_hi << 32)))),
+          _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(mn_lo | (mn_hi << 32))))};
+}
+
+// int16 lane s of v (s = 0..7) broadcast to all 16 int16 lanes.
+inline __m256i BroadcastI16(__m128i v, int s) {
+  const __m256i both = _mm256_broadcastsi128_si256(v);
+  return _mm256_shuffle_epi8(both, _mm256_set1_epi16(static_cast<int16_t>((2 * s + 1) << 8 | (2 * s))));
+}
+
+// Each int16 of 8 repeated twice: the multiplier for the 16 per-16-element bsums.
+inline __m256i DuplicateI16(__m128i v) {
+  return _mm256_set_m128i(_mm_unpackhi_epi16(v, v), _mm_unpacklo_epi16(v, v));
+}
+
 float DotQ4_K(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ4_K*>(w);
   const auto* y = static_cast<const BlockQ8_K*>(a);
   const __m256i low_mask = _mm256_set1_epi8(0x0F);
   float sum = 0;
   for (int64_t i = 0; i < n / kQKK; ++i) {
-    uint8_t sc[8], mn[8];
-    for (int j = 0; j < 8; ++j) UnpackScaleMinK4(j, x[i].scales, &sc[j], &mn[j]);
+    PrefetchWeights(&x[i], sizeof(BlockQ4_K));
+    const ScalesMinsK4 sm = UnpackScalesMinsK4(x[i].scales);
     __m256i acc = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
       const __m256i q = Load256(x[i].qs + 32 * c);
       const __m256i lo = _mm256_and_si256(q, low_mask);
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low_mask);
-      acc = _mm256_add_epi32(acc, ScaledDot(lo, Load256(y[i].qs + 64 * c), _mm256_set1_epi16(sc[2 * c])));
-      acc = _mm256_add_epi32(acc, ScaledDot(hi, Load256(y[i].qs + 64 * c + 32), _mm256_set1_epi16(sc[2 * c + 1])));
+      acc = _mm256_add_epi32(acc, ScaledDot(lo, Load256(y[i].qs + 64 * c), BroadcastI16(sm.scales, 2 * c)));
+      acc = _mm256_add_epi32(acc, ScaledDot(hi, Load256(y[i].qs + 64 * c + 32), BroadcastI16(sm.scales, 2 * c + 1)));
     }
-    const __m256i m16 = _mm256_setr_epi16(mn[0], mn[0], mn[1], mn[1], mn[2], mn[2], mn[3], mn[3], mn[4], mn[4],
-                                          mn[5], mn[5], mn[6], mn[6], mn[7], mn[7]);
     const int sum_q = HorizontalSumI32(acc);
-    const int sum_m = BsumsDot(y[i].bsums, m16);
+    const int sum_m = BsumsDot(y[i].bsums, DuplicateI16(sm.mins));
     sum += y[i].d * (HalfToFloat(x[i].d) * static_cast<float>(sum_q) - HalfToFloat(x[i].dmin) * static_cast<float>(sum_m));
   }
   return sum;
@@ -281,8 +301,7 @@ float DotQ5_K(int64_t n, const void* w, const void* a) {
   const __m256i bit = _mm256_set1_epi8(0x10);
   float sum = 0;
   for (int64_t i = 0; i < n / kQKK; ++i) {
-    uint8_t sc[8], mn[8];
-    for (int j = 0; j < 8; ++j) UnpackScaleMinK4(j, x[i].scales, &sc[j], &mn[j]);
+    const ScalesMinsK4 sm = UnpackScalesMinsK4(x[i].scales);
     const __m256i qh = Load256(x[i].qh);
     __m256i acc = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
@@ -292,13 +311,11 @@ float DotQ5_K(int64_t n, const void* w, const void* a) {
       const __m256i h_hi = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(qh, 2 * c + 1), 4), bit);
       const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, low_mask), h_lo);
       const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low_mask), h_hi);
-      acc = _mm256_add_epi32(acc, ScaledDot(lo, Load256(y[i].qs + 64 * c), _mm256_set1_epi16(sc[2 * c])));
-      acc = _mm256_add_epi32(acc, ScaledDot(hi, Load256(y[i].qs + 64 * c + 32), _mm256_set1_epi16(sc[2 * c + 1])));
+      acc = _mm256_add_epi32(acc, ScaledDot(lo, Load256(y[i].qs + 64 * c), BroadcastI16(sm.scales, 2 * c)));
+      acc = _mm256_add_epi32(acc, ScaledDot(hi, Load256(y[i].qs + 64 * c + 32), BroadcastI16(sm.scales, 2 * c + 1)));
     }
-    const __m256i m16 = _mm256_setr_epi16(mn[0], mn[0], mn[1], mn[1], mn[2], mn[2], mn[3], mn[3], mn[4], mn[4],
-                                          mn[5], mn[5], mn[6], mn[6], mn[7], mn[7]);
     const int sum_q = HorizontalSumI32(acc);
-    const int sum_m = BsumsDot(y[i].bsums, m16);
+    const int sum_m = BsumsDot(y[i].bsums, DuplicateI16(sm.mins));
     sum += y[i].d * (HalfToFloat(x[i].d) * static_cast<float>(sum_q) - HalfToFloat(x[i].dmin) * static_cast<float>(sum_m));
   }
   return sum;
@@ -410,22 +427,6 @@ float DotQ2_K(int64_t n, const void* w, const void* a) {
 // lane independent) instead of a per-sub-block loop, scale vectors are built with one permute per
 // step, and block results stay in vector accumulators until the end of the row.
 
-// Q4_K/Q5_K scales[12] -> sc[0..7] (bytes 0..7 of *out) and mins[0..7] (bytes 8..15).
-inline void UnpackScalesMinsK4(const uint8_t* s, uint8_t out[16]) {
-  uint32_t u0, u1, u2;
-  std::memcpy(&u0, s, 4);
-  std::memcpy(&u1, s + 4, 4);
-  std::memcpy(&u2, s + 8, 4);
-  const uint32_t sc_lo = u0 & 0x3F3F3F3Fu;
-  const uint32_t mn_lo = u1 & 0x3F3F3F3Fu;
-  const uint32_t sc_hi = (u2 & 0x0F0F0F0Fu) | (((u0 >> 6) & 0x03030303u) << 4);
-  const uint32_t mn_hi = ((u2 >> 4) & 0x0F0F0F0Fu) | (((u1 >> 6) & 0x03030303u) << 4);
-  std::memcpy(out, &sc_lo, 4);
-  std::memcpy(out + 4, &sc_hi, 4);
-  std::memcpy(out + 8, &mn_lo, 4);
-  std::memcpy(out + 12, &mn_hi, 4);
-}
-
 inline float HorizontalSum512(__m512 v) {
   float lanes[16];
   _mm512_storeu_ps(lanes, v);
@@ -449,10 +450,8 @@ float DotQ4_K_512(int64_t n, const void* w, const void* a) {
   __m256 acc_m = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQKK; ++i) {
     PrefetchWeights(&x[i], sizeof(BlockQ4_K));
-    alignas(16) uint8_t sm[16];
-    UnpackScalesMinsK4(x[i].scales, sm);
-    const __m128i sm16_lo = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm)));
-    const __m512i sc16 = _mm512_zextsi128_si512(sm16_lo);
+    const ScalesMinsK4 sm = UnpackScalesMinsK4(x[i].scales);
+    const __m512i sc16 = _mm512_zextsi128_si512(sm.scales);
     __m512i acc = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) {
       const __m512i q2 = _mm512_broadcast_i64x4(Load256(x[i].qs + 32 * c));
@@ -461,8 +460,7 @@ float DotQ4_K_512(int64_t n, const void* w, const void* a) {
       const __m512i p = _mm512_maddubs_epi16(q, act);
       acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p, _mm512_permutexvar_epi16(idx[c], sc16)));
     }
-    const __m128i mn8 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm + 8)));
-    const __m256i m16 = _mm256_set_m128i(_mm_unpackhi_epi16(mn8, mn8), _mm_unpacklo_epi16(mn8, mn8));
+    const __m256i m16 = DuplicateI16(sm.mins);
     const __m256i mins = _mm256_madd_epi16(Load256(y[i].bsums), m16);
     const float dq = HalfToFloat(x[i].d) * y[i].d;
     const float dm = HalfToFloat(x[i].dmin) * y[i].d;
@@ -517,6 +515,165 @@ float DotQ6_K_512(int64_t n, const void* w, const void* a) {
     acc_m = _mm256_fmadd_ps(_mm256_set1_ps(32.0f * dq), _mm256_cvtepi32_ps(offs), acc_m);
   }
   return HorizontalSum512(acc_q) - HorizontalSum(acc_m);
+}
+
+// ---- 512-bit kernels for the 32-element types with Q8_0 activations (Q8_0, Q4_0, Q5_0) ----
+// Two blocks per register: a weight policy (below) turns a block pair into 64 signed int8 levels
+// in element order. |w| x (a * sign(w)) goes through VNNI; the fp16 scales of the pair become one
+// vector [d_i x8 | d_i+1 x8] with a broadcast and one conversion instead of scalar conversions,
+// which were most of the per-block work. A template over R activation rows serves vec_dot (R = 1)
+// and vec_dot_x4 (R = 4) with the same float operations per row.
+
+// The pair's levels with block i+1 absent (upper 256 bits zero): for an odd last block.
+constexpr __mmask64 kLowerHalf = 0x00000000FFFFFFFFull;
+
+// 16 bytes of packed nibbles from each of two blocks -> 64 levels 0..15 in element order:
+// [lo nibbles of b0 | hi nibbles of b0 | lo of b1 | hi of b1].
+inline __m512i UnpackNibblePair(const uint8_t* q0, const uint8_t* q1) {
+  const __m256i t = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q0))),
+                                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(q1)), 1);
+  const __m512i z = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3), _mm512_zextsi256_si512(t));
+  const __m512i shift = _mm512_setr_epi64(0, 0, 0x0004000400040004LL, 0x0004000400040004LL, 0, 0,
+                                          0x0004000400040004LL, 0x0004000400040004LL);
+  return _mm512_and_si512(_mm512_srlv_epi16(z, shift), _mm512_set1_epi8(0x0F));
+}
+
+struct Q8_0Levels {
+  using Block = BlockQ8_0;
+  static __m512i Pair(const Block* b) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(Load256(b[0].qs)), Load256(b[1].qs), 1);
+  }
+  static __m512i One(const Block* b) { return _mm512_zextsi256_si512(Load256(b[0].qs)); }
+};
+
+struct Q4_0Levels {
+  using Block = BlockQ4_0;
+  static __m512i Pair(const Block* b) {
+    return _mm512_sub_epi8(UnpackNibblePair(b[0].qs, b[1].qs), _mm512_set1_epi8(8));
+  }
+  static __m512i One(const Block* b) {
+    return _mm512_maskz_sub_epi8(kLowerHalf, UnpackNibblePair(b[0].qs, b[0].qs), _mm512_set1_epi8(8));
+  }
+};
+
+// q = nibble + 16 * bit - 16: subtract 16 where the fifth bit is clear. qh bit j is element j's.
+struct Q5_0Levels {
+  using Block = BlockQ5_0;
+  static __m512i Pair(const Block* b) {
+    const __mmask64 hi = LoadQh(b[0].qh) | (static_cast<uint64_t>(LoadQh(b[1].qh)) << 32);
+    const __m512i nib = UnpackNibblePair(b[0].qs, b[1].qs);
+    return _mm512_mask_sub_epi8(nib, ~hi, nib, _mm512_set1_epi8(16));
+  }
+  static __m512i One(const Block* b) {
+    const __mmask64 hi = LoadQh(b[0].qh);
+    const __m512i nib = UnpackNibblePair(b[0].qs, b[0].qs);
+    return _mm512_maskz_sub_epi8(kLowerHalf, _mm512_mask_sub_epi8(nib, ~hi, nib, _mm512_set1_epi8(16)),
+                                 _mm512_setzero_si512());
+  }
+};
+
+inline __m512i LoadActPair(const BlockQ8_0* b) { return Q8_0Levels::Pair(b); }
+
+// [d0 x8 | d1 x8] from the fp16 `d` fields (first member of every legacy block).
+template <typename Block>
+inline __m512 PairScales512(const Block* b0, const Block* b1) {
+  const __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(static_cast<int16_t>(b0->d))),
+                                            _mm_set1_epi16(static_cast<int16_t>(b1->d)), 1);
+  return _mm512_cvtph_ps(h);
+}
+
+// |w| x (a * sign(w)) summed in groups of 4 (|a| <= 127, so negating a is exact).
+inline __m512i SignedDot512(__m512i w_abs, __mmask64 w_neg, __m512i a) {
+  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), w_abs, _mm512_mask_sub_epi8(a, w_neg, _mm512_setzero_si512(), a));
+}
+
+template <typename Levels, int R>
+void DotLegacyRows512(int64_t n, const typename Levels::Block* x, const BlockQ8_0* const* y, float* out) {
+  const int64_t nb = n / kQK;
+  __m512 acc0[R], acc1[R];
+  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 4 <= nb; i += 4) {
+    PrefetchWeights(&x[i], 4 * sizeof(x[0]));
+    const __m512i w0 = Levels::Pair(&x[i]), w1 = Levels::Pair(&x[i + 2]);
+    const __m512i u0 = _mm512_abs_epi8(w0), u1 = _mm512_abs_epi8(w1);
+    const __mmask64 neg0 = _mm512_movepi8_mask(w0), neg1 = _mm512_movepi8_mask(w1);
+    const __m512 d0 = PairScales512(&x[i], &x[i + 1]), d1 = PairScales512(&x[i + 2], &x[i + 3]);
+    for (int r = 0; r < R; ++r) {
+      const __m512i p0 = SignedDot512(u0, neg0, LoadActPair(&y[r][i]));
+      const __m512i p1 = SignedDot512(u1, neg1, LoadActPair(&y[r][i + 2]));
+      acc0[r] = _mm512_fmadd_ps(_mm512_mul_ps(d0, PairScales512(&y[r][i], &y[r][i + 1])), _mm512_cvtepi32_ps(p0), acc0[r]);
+      acc1[r] = _mm512_fmadd_ps(_mm512_mul_ps(d1, PairScales512(&y[r][i + 2], &y[r][i + 3])), _mm512_cvtepi32_ps(p1),
+                                acc1[r]);
+    }
+  }
+  for (; i < nb; i += 2) {
+    // One or two blocks left. With one, only the lower 8 lanes are accumulated, so the absent
+    // block's scale never meets the data.
+    const bool pair = i + 2 <= nb;
+    const __m512i w0 = pair ? Levels::Pair(&x[i]) : Levels::One(&x[i]);
+    const __m512i u0 = _mm512_abs_epi8(w0);
+    const __mmask64 neg0 = _mm512_movepi8_mask(w0);
+    const __m512 d0 = PairScales512(&x[i], &x[pair ? i + 1 : i]);
+    const __mmask16 lanes = pair ? 0xFFFF : 0x00FF;
+    for (int r = 0; r < R; ++r) {
+      const __m512i a0 = pair ? LoadActPair(&y[r][i]) : Q8_0Levels::One(&y[r][i]);
+      const __m512i p0 = SignedDot512(u0, neg0, a0);
+      const __m512 d = _mm512_mul_ps(d0, PairScales512(&y[r][i], &y[r][pair ? i + 1 : i]));
+      acc0[r] = _mm512_mask3_fmadd_ps(d, _mm512_cvtepi32_ps(p0), acc0[r], lanes);
+    }
+  }
+  for (int r = 0; r < R; ++r) out[r] = HorizontalSum512(_mm512_add_ps(acc0[r], acc1[r]));
+}
+
+template <typename Levels>
+float DotLegacy512(int64_t n, const void* w, const void* a) {
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  float out;
+  DotLegacyRows512<Levels, 1>(n, static_cast<const typename Levels::Block*>(w), &y, &out);
+  return out;
+}
+
+// ---- 512-bit float types ----
+
+float DotF16_512(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const uint16_t*>(w);
+  const auto* y = static_cast<const float*>(a);
+  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    PrefetchWeights(x + i, 128);
+    for (int k = 0; k < 4; ++k) {
+      const __m512 wk = _mm512_cvtph_ps(Load256(x + i + 16 * k));
+      acc[k] = _mm512_fmadd_ps(wk, _mm512_loadu_ps(y + i + 16 * k), acc[k]);
+    }
+  }
+  for (; i + 16 <= n; i += 16) acc[0] = _mm512_fmadd_ps(_mm512_cvtph_ps(Load256(x + i)), _mm512_loadu_ps(y + i), acc[0]);
+  float s = HorizontalSum512(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+  for (; i < n; ++i) s += HalfToFloat(x[i]) * y[i];
+  return s;
+}
+
+// AVX512_BF16's dot instruction: pairs of bf16 products (exact in f32) summed into f32 lanes.
+// Only installed when the CPU reports AVX512_BF16 (FillTable).
+float DotBF16_512(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const uint16_t*>(w);
+  const auto* y = static_cast<const uint16_t*>(a);
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    PrefetchWeights(x + i, 128);
+    acc0 = _mm512_dpbf16_ps(acc0, (__m512bh)_mm512_loadu_si512(x + i), (__m512bh)_mm512_loadu_si512(y + i));
+    acc1 = _mm512_dpbf16_ps(acc1, (__m512bh)_mm512_loadu_si512(x + i + 32), (__m512bh)_mm512_loadu_si512(y + i + 32));
+  }
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_dpbf16_ps(acc0, (__m512bh)_mm512_loadu_si512(x + i), (__m512bh)_mm512_loadu_si512(y + i));
+  }
+  __m256 acc = _mm256_setzero_ps();
+  for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(Bf16x8ToF32(x + i), Bf16x8ToF32(y + i), acc);
+  float s = HorizontalSum512(_mm512_add_ps(acc0, acc1)) + HorizontalSum(acc);
+  for (; i < n; ++i) s += Bf16ToF32(x[i]) * Bf16ToF32(y[i]);
+  return s;
 }
 #pragma GCC diagnostic pop
 #endif  // ENCLAVE_SIMD_AVX512
@@ -606,6 +763,11 @@ void FillTable(KernelTable* t) {
 #if ENCLAVE_SIMD_AVX512
   dot(DType::kQ4_K, DotQ4_K_512);
   dot(DType::kQ6_K, DotQ6_K_512);
+  dot(DType::kF16, DotF16_512);
+  if (GetCpuFeatures().avx512bf16) dot(DType::kBF16, DotBF16_512);
+  dot(DType::kQ8_0, DotLegacy512<Q8_0Levels>);
+  dot(DType::kQ4_0, DotLegacy512<Q4_0Levels>);
+  dot(DType::kQ5_0, DotLegacy512<Q5_0Levels>);
 #endif
   auto act = [t](DType type, QuantizeRowFn fn) { t->quantize_activation[static_cast<uint32_t>(type)] = fn; };
   act(DType::kQ8_0, QuantizeActQ8_0);
