@@ -162,7 +162,7 @@ void Dot4Q4_K_512(int64_t n, const void* w, const void* a, size_t stride, float*
       __m512i acc = _mm512_setzero_si512();
       for (int c = 0; c < 4; ++c) {
         const __m512i p = _mm512_maddubs_epi16(q[c], _mm512_loadu_si512(y[r][i].qs + 64 * c));
-        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p, s16[c]));
+        acc = _mm512_dpwssd_epi32(acc, p, s16[c]);
       }
       const __m256i mins = _mm256_madd_epi16(Load256(y[r][i].bsums), m16);
       acc_q[r] = _mm512_fmadd_ps(_mm512_set1_ps(dx * y[r][i].d), _mm512_cvtepi32_ps(acc), acc_q[r]);
@@ -207,7 +207,7 @@ void Dot4Q6_K_512(int64_t n, const void* w, const void* a, size_t stride, float*
       __m512i acc = _mm512_setzero_si512();
       for (int k = 0; k < 4; ++k) {
         const __m512i p = _mm512_maddubs_epi16(q[k], _mm512_loadu_si512(y[r][i].qs + 64 * k));
-        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p, sc[k]));
+        acc = _mm512_dpwssd_epi32(acc, p, sc[k]);
       }
       const __m256i offs = _mm256_madd_epi16(Load256(y[r][i].bsums), s16_256);
       const float dq = dx * y[r][i].d;

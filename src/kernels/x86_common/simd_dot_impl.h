@@ -359,6 +359,27 @@ float DotQ6_K(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
+// Lanes 0-7 take int16 lane k of `v`, lanes 8-15 lane k+1; `v` holds the same 8 int16 in both
+// 128-bit halves. One shuffle per 32-element group instead of building the pair from scalars.
+inline __m256i PairFromHalves(__m256i v, int k) {
+  const auto index = [](int lane) { return static_cast<int16_t>((2 * lane + 1) << 8 | (2 * lane)); };
+  return _mm256_shuffle_epi8(v, _mm256_set_m128i(_mm_set1_epi16(index(k + 1)), _mm_set1_epi16(index(k))));
+}
+
+// The 16 signed 6-bit scales of a Q3_K block as int8 (see Q3KScale), by word arithmetic.
+inline __m128i Q3KScales(const uint8_t* s) {
+  uint32_t a0, a1, a2;
+  std::memcpy(&a0, s, 4);
+  std::memcpy(&a1, s + 4, 4);
+  std::memcpy(&a2, s + 8, 4);
+  const uint64_t s0 = (a0 & 0x0F0F0F0Fu) | ((a2 & 0x03030303u) << 4);
+  const uint64_t s1 = (a1 & 0x0F0F0F0Fu) | (((a2 >> 2) & 0x03030303u) << 4);
+  const uint64_t s2 = ((a0 >> 4) & 0x0F0F0F0Fu) | (((a2 >> 4) & 0x03030303u) << 4);
+  const uint64_t s3 = ((a1 >> 4) & 0x0F0F0F0Fu) | (((a2 >> 6) & 0x03030303u) << 4);
+  const __m128i u = _mm_set_epi64x(static_cast<int64_t>(s2 | (s3 << 32)), static_cast<int64_t>(s0 | (s1 << 32)));
+  return _mm_sub_epi8(u, _mm_set1_epi8(32));
+}
+
 // Levels low2 + 4*hbit (0..7) unsigned; q = level - 4 handled with the bsums.
 float DotQ3_K(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const BlockQ3_K*>(w);
@@ -367,8 +388,11 @@ float DotQ3_K(int64_t n, const void* w, const void* a) {
   const __m256i four = _mm256_set1_epi8(4);
   float sum = 0;
   for (int64_t i = 0; i < n / kQKK; ++i) {
-    int sc[16];
-    for (int s = 0; s < 16; ++s) sc[s] = Q3KScale(x[i].scales, s);
+    PrefetchWeights(&x[i], sizeof(BlockQ3_K));
+    const __m128i sc8 = Q3KScales(x[i].scales);
+    const __m256i s16 = _mm256_cvtepi8_epi16(sc8);  // scale s in int16 lane s
+    const __m256i halves[2] = {_mm256_broadcastsi128_si256(_mm256_castsi256_si128(s16)),
+                               _mm256_broadcastsi128_si256(_mm256_extracti128_si256(s16, 1))};
     const __m256i hm = Load256(x[i].hmask);
     __m256i acc = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {
@@ -378,11 +402,9 @@ float DotQ3_K(int64_t n, const void* w, const void* a) {
         const __m256i low = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * j), three);
         const __m256i hb = _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(hm, g), 2), four);
         const __m256i q = _mm256_or_si256(low, hb);
-        acc = _mm256_add_epi32(acc, ScaledDot(q, Load256(y[i].qs + 32 * g), PairScales(sc[2 * g], sc[2 * g + 1])));
+        acc = _mm256_add_epi32(acc, ScaledDot(q, Load256(y[i].qs + 32 * g), PairFromHalves(halves[h], 2 * j)));
       }
     }
-    const __m256i s16 = _mm256_setr_epi16(sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7], sc[8], sc[9],
-                                          sc[10], sc[11], sc[12], sc[13], sc[14], sc[15]);
     const int sumi = HorizontalSumI32(acc) - 4 * BsumsDot(y[i].bsums, s16);
     sum += (HalfToFloat(x[i].d) * y[i].d) * static_cast<float>(sumi);
   }
@@ -395,17 +417,21 @@ float DotQ2_K(int64_t n, const void* w, const void* a) {
   const __m256i three = _mm256_set1_epi8(3);
   float sum = 0;
   for (int64_t i = 0; i < n / kQKK; ++i) {
-    const uint8_t* s = x[i].scales;
+    PrefetchWeights(&x[i], sizeof(BlockQ2_K));
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
+    const __m128i sc8 = _mm_and_si128(packed, _mm_set1_epi8(0x0F));
+    const __m256i halves[2] = {_mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc8)),
+                               _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_srli_si128(sc8, 8)))};
     __m256i acc = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {
       const __m256i qs = Load256(x[i].qs + 32 * h);
       for (int j = 0; j < 4; ++j) {
         const int g = 4 * h + j;
         const __m256i q = _mm256_and_si256(_mm256_srli_epi16(qs, 2 * j), three);
-        acc = _mm256_add_epi32(acc, ScaledDot(q, Load256(y[i].qs + 32 * g), PairScales(s[2 * g] & 0xF, s[2 * g + 1] & 0xF)));
+        acc = _mm256_add_epi32(acc, ScaledDot(q, Load256(y[i].qs + 32 * g), PairFromHalves(halves[h], 2 * j)));
       }
     }
-    const __m256i m16 = _mm256_srli_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s))), 4);
+    const __m256i m16 = _mm256_srli_epi16(_mm256_cvtepu8_epi16(packed), 4);
     const int sum_q = HorizontalSumI32(acc);
     const int sum_m = BsumsDot(y[i].bsums, m16);
     sum += y[i].d * (HalfToFloat(x[i].d) * static_cast<float>(sum_q) - HalfToFloat(x[i].dmin) * static_cast<float>(sum_m));
@@ -458,7 +484,7 @@ float DotQ4_K_512(int64_t n, const void* w, const void* a) {
       const __m512i q = _mm512_and_si512(_mm512_srlv_epi16(q2, nibble_shift), low_mask);
       const __m512i act = _mm512_loadu_si512(y[i].qs + 64 * c);
       const __m512i p = _mm512_maddubs_epi16(q, act);
-      acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p, _mm512_permutexvar_epi16(idx[c], sc16)));
+      acc = _mm512_dpwssd_epi32(acc, p, _mm512_permutexvar_epi16(idx[c], sc16));
     }
     const __m256i m16 = DuplicateI16(sm.mins);
     const __m256i mins = _mm256_madd_epi16(Load256(y[i].bsums), m16);
@@ -506,8 +532,8 @@ float DotQ6_K_512(int64_t n, const void* w, const void* a) {
       const int8_t* ya = y[i].qs + 128 * h;
       const __m512i p01 = _mm512_maddubs_epi16(q01, _mm512_loadu_si512(ya));
       const __m512i p23 = _mm512_maddubs_epi16(q23, _mm512_loadu_si512(ya + 64));
-      acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p01, _mm512_permutexvar_epi16(idx[2 * h], s16)));
-      acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p23, _mm512_permutexvar_epi16(idx[2 * h + 1], s16)));
+      acc = _mm512_dpwssd_epi32(acc, p01, _mm512_permutexvar_epi16(idx[2 * h], s16));
+      acc = _mm512_dpwssd_epi32(acc, p23, _mm512_permutexvar_epi16(idx[2 * h + 1], s16));
     }
     const __m256i offs = _mm256_madd_epi16(Load256(y[i].bsums), s16_256);
     const float dq = HalfToFloat(x[i].d) * y[i].d;
