@@ -1,6 +1,8 @@
 // Weight quantizers: f32 rows -> GGUF blocks, for the quantize tool and on-load quantization.
-// Quality first (they search for the scales minimising error), speed second. Pure functions,
-// thread-safe.
+// Quality first: every block is searched for the scales that minimise its squared error as
+// decoded (never worse than llama.cpp's reference quantizers without an importance matrix; see
+// docs/quant-formats.md), speed second. Pure functions of their inputs: thread-safe, and
+// deterministic (the same bytes on every run and machine).
 #pragma once
 
 #include <cstdint>
@@ -14,10 +16,16 @@ namespace enclave::kernels {
 // F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K.
 bool CanQuantizeWeights(DType type);
 
-// Quantizes one row of n elements (a multiple of the block size) into RowBytes(type, n) bytes.
+// Quantizes one row of n elements into RowBytes(type, n) bytes at dst. Preconditions (CHECKed):
+// CanQuantizeWeights(type) and n a multiple of the type's block size. Input values should be
+// finite; NaN is treated as 0 and +-inf as +-FLT_MAX (F16/BF16/F32 convert them as IEEE does).
+// Values beyond a block type's fp16 scale range saturate: outputs always decode to finite values.
 void QuantizeWeightsRow(DType type, const float* src, void* dst, int64_t n);
 
-// Quantizes src (rows of n_per_row elements) into dst, checking every size.
+// Quantizes src (rows of n_per_row elements) into dst, which must hold exactly
+// rows * RowBytes(type, n_per_row) bytes. Errors (nothing written past dst, dst contents then
+// unspecified): Unsupported type, sizes that do not fit, a NaN or infinite input, or (for F16)
+// a value beyond the fp16 range.
 Status QuantizeWeights(DType type, std::span<const float> src, int64_t n_per_row,
                        std::span<uint8_t> dst);
 
