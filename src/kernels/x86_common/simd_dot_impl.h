@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "base/half.h"
 #include "kernels/quant_blocks.h"
@@ -465,8 +466,12 @@ inline __m512i PairIndex(int a, int b) {
                             _mm256_set1_epi16(static_cast<int16_t>(b)), 1);
 }
 
-float DotQ4_K_512(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const BlockQ4_K*>(w);
+// Q4_K and Q5_K (Block = BlockQ5_K adds the fifth bit from qh: bit 2c of qh byte k is element k
+// of sub-block 2c, bit 2c+1 of sub-block 2c+1).
+template <typename Block>
+float DotQ4Q5K_512(int64_t n, const void* w, const void* a) {
+  constexpr bool kFifthBit = std::is_same_v<Block, BlockQ5_K>;
+  const auto* x = static_cast<const Block*>(w);
   const auto* y = static_cast<const BlockQ8_K*>(a);
   const __m512i low_mask = _mm512_set1_epi8(0x0F);
   // Lower 256 bits take the low nibbles (sub-block 2c), upper 256 bits the high nibbles (2c+1).
@@ -475,13 +480,21 @@ float DotQ4_K_512(int64_t n, const void* w, const void* a) {
   __m512 acc_q = _mm512_setzero_ps();
   __m256 acc_m = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQKK; ++i) {
-    PrefetchWeights(&x[i], sizeof(BlockQ4_K));
+    PrefetchWeights(&x[i], sizeof(Block));
     const ScalesMinsK4 sm = UnpackScalesMinsK4(x[i].scales);
     const __m512i sc16 = _mm512_zextsi128_si512(sm.scales);
+    __m512i qh;
+    if constexpr (kFifthBit) qh = _mm512_broadcast_i64x4(Load256(x[i].qh));
     __m512i acc = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) {
       const __m512i q2 = _mm512_broadcast_i64x4(Load256(x[i].qs + 32 * c));
-      const __m512i q = _mm512_and_si512(_mm512_srlv_epi16(q2, nibble_shift), low_mask);
+      __m512i q = _mm512_and_si512(_mm512_srlv_epi16(q2, nibble_shift), low_mask);
+      if constexpr (kFifthBit) {
+        const __m512i bits = _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << (2 * c))),
+                                                _mm256_set1_epi8(static_cast<char>(1 << (2 * c + 1))), 1);
+        // Nibbles are < 16, so adding 16 where the bit is set is an OR.
+        q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(qh, bits), q, _mm512_set1_epi8(0x10));
+      }
       const __m512i act = _mm512_loadu_si512(y[i].qs + 64 * c);
       const __m512i p = _mm512_maddubs_epi16(q, act);
       acc = _mm512_dpwssd_epi32(acc, p, _mm512_permutexvar_epi16(idx[c], sc16));
@@ -495,6 +508,9 @@ float DotQ4_K_512(int64_t n, const void* w, const void* a) {
   }
   return HorizontalSum512(acc_q) - HorizontalSum(acc_m);
 }
+
+float DotQ4_K_512(int64_t n, const void* w, const void* a) { return DotQ4Q5K_512<BlockQ4_K>(n, w, a); }
+float DotQ5_K_512(int64_t n, const void* w, const void* a) { return DotQ4Q5K_512<BlockQ5_K>(n, w, a); }
 
 // int16 lanes 0-7, 8-15, 16-23, 24-31 select scales s, s+1, s+2, s+3.
 inline __m512i Q6QuadIndex(int s) {
@@ -788,6 +804,7 @@ void FillTable(KernelTable* t) {
   dot(DType::kQ6_K, DotQ6_K);
 #if ENCLAVE_SIMD_AVX512
   dot(DType::kQ4_K, DotQ4_K_512);
+  dot(DType::kQ5_K, DotQ5_K_512);
   dot(DType::kQ6_K, DotQ6_K_512);
   dot(DType::kF16, DotF16_512);
   if (GetCpuFeatures().avx512bf16) dot(DType::kBF16, DotBF16_512);
