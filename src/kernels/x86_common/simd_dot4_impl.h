@@ -1,5 +1,5 @@
 // Four-activation-row dot products (KernelTable::vec_dot_x4) for the types that dominate prefill:
-// Q8_0, Q4_K, Q6_K (and, with AVX-512, Q4_0 and Q5_0, which share the Q8_0 template). Each weight block is loaded, unpacked and scale-expanded once, then used for
+// Q8_0, Q4_K, Q6_K (and, with AVX-512, Q4_0/Q5_0/Q4_1/Q5_1, which share the Q8_0 template). Each weight block is loaded, unpacked and scale-expanded once, then used for
 // four activation rows, so the weight-side work per token drops about 4x.
 //
 // Contract: out[r] is bit-identical to the single-row kernel of the same ISA (simd_dot_impl.h) on
@@ -127,8 +127,9 @@ void Dot4Q6_K(int64_t n, const void* w, const void* a, size_t stride, float* out
 
 template <typename Levels>
 void Dot4Legacy512(int64_t n, const void* w, const void* a, size_t stride, float* out) {
-  const BlockQ8_0* y[kX4];
-  for (int r = 0; r < kX4; ++r) y[r] = ActRow<BlockQ8_0>(a, stride, r);
+  using Act = typename Levels::Act;
+  const Act* y[kX4];
+  for (int r = 0; r < kX4; ++r) y[r] = ActRow<Act>(a, stride, r);
   DotLegacyRows512<Levels, kX4>(n, static_cast<const typename Levels::Block*>(w), y, out);
 }
 
@@ -226,6 +227,8 @@ void FillMultiRowTable(KernelTable* t) {
   dot4(DType::kQ8_0, Dot4Legacy512<Q8_0Levels>);
   dot4(DType::kQ4_0, Dot4Legacy512<Q4_0Levels>);
   dot4(DType::kQ5_0, Dot4Legacy512<Q5_0Levels>);
+  dot4(DType::kQ4_1, Dot4Legacy512<Q4_1Levels>);
+  dot4(DType::kQ5_1, Dot4Legacy512<Q5_1Levels>);
   dot4(DType::kQ4_K, Dot4Q4_K_512);
   dot4(DType::kQ6_K, Dot4Q6_K_512);
 #else

@@ -559,9 +559,10 @@ float DotQ6_K_512(int64_t n, const void* w, const void* a) {
   return HorizontalSum512(acc_q) - HorizontalSum(acc_m);
 }
 
-// ---- 512-bit kernels for the 32-element types with Q8_0 activations (Q8_0, Q4_0, Q5_0) ----
-// Two blocks per register: a weight policy (below) turns a block pair into 64 signed int8 levels
-// in element order. |w| x (a * sign(w)) goes through VNNI; the fp16 scales of the pair become one
+// ---- 512-bit kernels for the 32-element types (Q8_0, Q4_0, Q5_0, Q4_1, Q5_1) ----
+// Two blocks per register: a weight policy (below) turns a block pair into 64 int8 levels in
+// element order. Signed levels go through VNNI as |w| x (a * sign(w)), unsigned ones directly;
+// the fp16 scales of the pair become one
 // vector [d_i x8 | d_i+1 x8] with a broadcast and one conversion instead of scalar conversions,
 // which were most of the per-block work. A template over R activation rows serves vec_dot (R = 1)
 // and vec_dot_x4 (R = 4) with the same float operations per row.
@@ -580,8 +581,13 @@ inline __m512i UnpackNibblePair(const uint8_t* q0, const uint8_t* q1) {
   return _mm512_and_si512(_mm512_srlv_epi16(z, shift), _mm512_set1_epi8(0x0F));
 }
 
+// Weight policies: Pair gives the levels of blocks b[0], b[1] as 64 int8 in element order, One
+// those of b[0] with the upper half zero. kSigned: levels are signed and the activations Q8_0;
+// otherwise levels are unsigned, the activations Q8_1, and the block adds min * sum(a) = m * s.
 struct Q8_0Levels {
   using Block = BlockQ8_0;
+  using Act = BlockQ8_0;
+  static constexpr bool kSigned = true;
   static __m512i Pair(const Block* b) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(Load256(b[0].qs)), Load256(b[1].qs), 1);
   }
@@ -590,6 +596,8 @@ struct Q8_0Levels {
 
 struct Q4_0Levels {
   using Block = BlockQ4_0;
+  using Act = BlockQ8_0;
+  static constexpr bool kSigned = true;
   static __m512i Pair(const Block* b) {
     return _mm512_sub_epi8(UnpackNibblePair(b[0].qs, b[1].qs), _mm512_set1_epi8(8));
   }
@@ -601,6 +609,8 @@ struct Q4_0Levels {
 // q = nibble + 16 * bit - 16: subtract 16 where the fifth bit is clear. qh bit j is element j's.
 struct Q5_0Levels {
   using Block = BlockQ5_0;
+  using Act = BlockQ8_0;
+  static constexpr bool kSigned = true;
   static __m512i Pair(const Block* b) {
     const __mmask64 hi = LoadQh(b[0].qh) | (static_cast<uint64_t>(LoadQh(b[1].qh)) << 32);
     const __m512i nib = UnpackNibblePair(b[0].qs, b[1].qs);
@@ -609,18 +619,49 @@ struct Q5_0Levels {
   static __m512i One(const Block* b) {
     const __mmask64 hi = LoadQh(b[0].qh);
     const __m512i nib = UnpackNibblePair(b[0].qs, b[0].qs);
-    return _mm512_maskz_sub_epi8(kLowerHalf, _mm512_mask_sub_epi8(nib, ~hi, nib, _mm512_set1_epi8(16)),
-                                 _mm512_setzero_si512());
+    return _mm512_maskz_sub_epi8(kLowerHalf & ~hi, nib, _mm512_set1_epi8(16)) |
+           _mm512_maskz_mov_epi8(kLowerHalf & hi, nib);
   }
 };
 
-inline __m512i LoadActPair(const BlockQ8_0* b) { return Q8_0Levels::Pair(b); }
+struct Q4_1Levels {
+  using Block = BlockQ4_1;
+  using Act = BlockQ8_1;
+  static constexpr bool kSigned = false;
+  static __m512i Pair(const Block* b) { return UnpackNibblePair(b[0].qs, b[1].qs); }
+  static __m512i One(const Block* b) { return _mm512_maskz_mov_epi8(kLowerHalf, UnpackNibblePair(b[0].qs, b[0].qs)); }
+};
 
-// [d0 x8 | d1 x8] from the fp16 `d` fields (first member of every legacy block).
-template <typename Block>
-inline __m512 PairScales512(const Block* b0, const Block* b1) {
-  const __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(static_cast<int16_t>(b0->d))),
-                                            _mm_set1_epi16(static_cast<int16_t>(b1->d)), 1);
+// q = nibble + 16 * bit (0..31).
+struct Q5_1Levels {
+  using Block = BlockQ5_1;
+  using Act = BlockQ8_1;
+  static constexpr bool kSigned = false;
+  static __m512i Pair(const Block* b) {
+    const __mmask64 hi = LoadQh(b[0].qh) | (static_cast<uint64_t>(LoadQh(b[1].qh)) << 32);
+    const __m512i nib = UnpackNibblePair(b[0].qs, b[1].qs);
+    return _mm512_mask_add_epi8(nib, hi, nib, _mm512_set1_epi8(16));
+  }
+  static __m512i One(const Block* b) {
+    const __mmask64 hi = LoadQh(b[0].qh);
+    const __m512i nib = _mm512_maskz_mov_epi8(kLowerHalf, UnpackNibblePair(b[0].qs, b[0].qs));
+    return _mm512_mask_add_epi8(nib, hi, nib, _mm512_set1_epi8(16));
+  }
+};
+
+template <typename Act>
+inline __m512i LoadActPair(const Act* b) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(Load256(b[0].qs)), Load256(b[1].qs), 1);
+}
+template <typename Act>
+inline __m512i LoadActOne(const Act* b) {
+  return _mm512_zextsi256_si512(Load256(b[0].qs));
+}
+
+// [h0 x8 | h1 x8] for two fp16 values (a pair's scales, mins or activation sums).
+inline __m512 PairHalves512(uint16_t h0, uint16_t h1) {
+  const __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(static_cast<int16_t>(h0))),
+                                            _mm_set1_epi16(static_cast<int16_t>(h1)), 1);
   return _mm512_cvtph_ps(h);
 }
 
@@ -629,48 +670,81 @@ inline __m512i SignedDot512(__m512i w_abs, __mmask64 w_neg, __m512i a) {
   return _mm512_dpbusd_epi32(_mm512_setzero_si512(), w_abs, _mm512_mask_sub_epi8(a, w_neg, _mm512_setzero_si512(), a));
 }
 
+// The weight side of one block pair, shared by all activation rows.
+struct LegacyPair512 {
+  __m512i u;       // |levels| (signed types) or levels (unsigned types)
+  __mmask64 neg;   // signed types: lanes whose level is negative
+  __m512 d;        // [d_i x8 | d_i+1 x8]
+  __m512 m;        // unsigned types: [m_i x8 | m_i+1 x8]
+};
+
+template <typename Levels>
+inline LegacyPair512 PrepareLegacyPair(const typename Levels::Block* b0, const typename Levels::Block* b1, __m512i w) {
+  LegacyPair512 p;
+  if constexpr (Levels::kSigned) {
+    p.u = _mm512_abs_epi8(w);
+    p.neg = _mm512_movepi8_mask(w);
+  } else {
+    p.u = w;
+    p.neg = 0;
+    p.m = PairHalves512(b0->m, b1->m);
+  }
+  p.d = PairHalves512(b0->d, b1->d);
+  return p;
+}
+
+// One pair of blocks against one activation row: the lanes of `lanes` accumulate d_w * d_a * dot
+// into acc; for unsigned types lanes 0 and 8 of `min_lanes` accumulate m_w * s_a into acc_m.
+template <typename Levels>
+inline void AccumulateLegacyPair(const LegacyPair512& w, const typename Levels::Act* a0, const typename Levels::Act* a1,
+                                 __m512i act, __mmask16 lanes, __mmask16 min_lanes, __m512& acc, __m512& acc_m) {
+  __m512i p;
+  if constexpr (Levels::kSigned) {
+    p = SignedDot512(w.u, w.neg, act);
+  } else {
+    p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w.u, act);
+    acc_m = _mm512_mask3_fmadd_ps(w.m, PairHalves512(a0->s, a1->s), acc_m, min_lanes);
+  }
+  acc = _mm512_mask3_fmadd_ps(_mm512_mul_ps(w.d, PairHalves512(a0->d, a1->d)), _mm512_cvtepi32_ps(p), acc, lanes);
+}
+
 template <typename Levels, int R>
-void DotLegacyRows512(int64_t n, const typename Levels::Block* x, const BlockQ8_0* const* y, float* out) {
+void DotLegacyRows512(int64_t n, const typename Levels::Block* x, const typename Levels::Act* const* y, float* out) {
   const int64_t nb = n / kQK;
-  __m512 acc0[R], acc1[R];
-  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+  __m512 acc0[R], acc1[R], acc_m[R];
+  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = acc_m[r] = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 4 <= nb; i += 4) {
     PrefetchWeights(&x[i], 4 * sizeof(x[0]));
-    const __m512i w0 = Levels::Pair(&x[i]), w1 = Levels::Pair(&x[i + 2]);
-    const __m512i u0 = _mm512_abs_epi8(w0), u1 = _mm512_abs_epi8(w1);
-    const __mmask64 neg0 = _mm512_movepi8_mask(w0), neg1 = _mm512_movepi8_mask(w1);
-    const __m512 d0 = PairScales512(&x[i], &x[i + 1]), d1 = PairScales512(&x[i + 2], &x[i + 3]);
+    const LegacyPair512 w0 = PrepareLegacyPair<Levels>(&x[i], &x[i + 1], Levels::Pair(&x[i]));
+    const LegacyPair512 w1 = PrepareLegacyPair<Levels>(&x[i + 2], &x[i + 3], Levels::Pair(&x[i + 2]));
     for (int r = 0; r < R; ++r) {
-      const __m512i p0 = SignedDot512(u0, neg0, LoadActPair(&y[r][i]));
-      const __m512i p1 = SignedDot512(u1, neg1, LoadActPair(&y[r][i + 2]));
-      acc0[r] = _mm512_fmadd_ps(_mm512_mul_ps(d0, PairScales512(&y[r][i], &y[r][i + 1])), _mm512_cvtepi32_ps(p0), acc0[r]);
-      acc1[r] = _mm512_fmadd_ps(_mm512_mul_ps(d1, PairScales512(&y[r][i + 2], &y[r][i + 3])), _mm512_cvtepi32_ps(p1),
-                                acc1[r]);
+      const auto* a = y[r];
+      AccumulateLegacyPair<Levels>(w0, &a[i], &a[i + 1], LoadActPair(&a[i]), 0xFFFF, 0x0101, acc0[r], acc_m[r]);
+      AccumulateLegacyPair<Levels>(w1, &a[i + 2], &a[i + 3], LoadActPair(&a[i + 2]), 0xFFFF, 0x0101, acc1[r], acc_m[r]);
     }
   }
   for (; i < nb; i += 2) {
-    // One or two blocks left. With one, only the lower 8 lanes are accumulated, so the absent
-    // block's scale never meets the data.
+    // One or two blocks left. With one, only the lower lanes accumulate, so the absent block's
+    // (duplicated) scale never meets the data.
     const bool pair = i + 2 <= nb;
-    const __m512i w0 = pair ? Levels::Pair(&x[i]) : Levels::One(&x[i]);
-    const __m512i u0 = _mm512_abs_epi8(w0);
-    const __mmask64 neg0 = _mm512_movepi8_mask(w0);
-    const __m512 d0 = PairScales512(&x[i], &x[pair ? i + 1 : i]);
-    const __mmask16 lanes = pair ? 0xFFFF : 0x00FF;
+    const int64_t i1 = pair ? i + 1 : i;
+    const LegacyPair512 w0 = PrepareLegacyPair<Levels>(&x[i], &x[i1], pair ? Levels::Pair(&x[i]) : Levels::One(&x[i]));
     for (int r = 0; r < R; ++r) {
-      const __m512i a0 = pair ? LoadActPair(&y[r][i]) : Q8_0Levels::One(&y[r][i]);
-      const __m512i p0 = SignedDot512(u0, neg0, a0);
-      const __m512 d = _mm512_mul_ps(d0, PairScales512(&y[r][i], &y[r][pair ? i + 1 : i]));
-      acc0[r] = _mm512_mask3_fmadd_ps(d, _mm512_cvtepi32_ps(p0), acc0[r], lanes);
+      const auto* a = y[r];
+      AccumulateLegacyPair<Levels>(w0, &a[i], &a[i1], pair ? LoadActPair(&a[i]) : LoadActOne(&a[i]),
+                                   pair ? 0xFFFF : 0x00FF, pair ? 0x0101 : 0x0001, acc0[r], acc_m[r]);
     }
   }
-  for (int r = 0; r < R; ++r) out[r] = HorizontalSum512(_mm512_add_ps(acc0[r], acc1[r]));
+  for (int r = 0; r < R; ++r) {
+    out[r] = HorizontalSum512(_mm512_add_ps(acc0[r], acc1[r]));
+    if constexpr (!Levels::kSigned) out[r] += HorizontalSum512(acc_m[r]);
+  }
 }
 
 template <typename Levels>
 float DotLegacy512(int64_t n, const void* w, const void* a) {
-  const auto* y = static_cast<const BlockQ8_0*>(a);
+  const auto* y = static_cast<const typename Levels::Act*>(a);
   float out;
   DotLegacyRows512<Levels, 1>(n, static_cast<const typename Levels::Block*>(w), &y, &out);
   return out;
@@ -811,6 +885,8 @@ void FillTable(KernelTable* t) {
   dot(DType::kQ8_0, DotLegacy512<Q8_0Levels>);
   dot(DType::kQ4_0, DotLegacy512<Q4_0Levels>);
   dot(DType::kQ5_0, DotLegacy512<Q5_0Levels>);
+  dot(DType::kQ4_1, DotLegacy512<Q4_1Levels>);
+  dot(DType::kQ5_1, DotLegacy512<Q5_1Levels>);
 #endif
   auto act = [t](DType type, QuantizeRowFn fn) { t->quantize_activation[static_cast<uint32_t>(type)] = fn; };
   act(DType::kQ8_0, QuantizeActQ8_0);
