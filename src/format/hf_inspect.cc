@@ -21,7 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Reads config.json into the report. Returns the parsed config when it is valid.
+// Reads config.json into the report. Returns the parsed config when it is valid. For a directory
+// the config is part of the model (`required`: its absence or damage is a problem); a lone file is
+// judged on its own bytes and only borrows names from a neighbouring config.
 std::optional<HfConfig> AddConfig(const fs::path& path, bool required, ModelReport* r) {
   std::error_code ec;
   if (!fs::exists(path, ec)) {
@@ -30,7 +32,7 @@ std::optional<HfConfig> AddConfig(const fs::path& path, bool required, ModelRepo
   }
   Result<std::unique_ptr<MappedFile>> file = MappedFile::Open(path.string());
   if (!file.ok()) {
-    r->problems.push_back(file.status().message());
+    if (required) r->problems.push_back(file.status().message());
     return std::nullopt;
   }
   const std::string_view text(reinterpret_cast<const char*>((*file)->data().data()), (*file)->size());
@@ -50,7 +52,7 @@ std::optional<HfConfig> AddConfig(const fs::path& path, bool required, ModelRepo
   }
   Result<HfConfig> config = ParseHfConfig(text);
   if (!config.ok()) {
-    r->problems.push_back(config.status().message());
+    if (required) r->problems.push_back(config.status().message());
     return std::nullopt;
   }
   return std::move(config).value();

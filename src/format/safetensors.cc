@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/check.h"
 #include "base/checked_math.h"
 #include "format/json_limits.h"
 #include "format/utf8.h"
@@ -270,7 +271,7 @@ std::unique_ptr<SafetensorsModel> SafetensorsModel::FromFile(std::unique_ptr<Saf
   std::unique_ptr<SafetensorsModel> model(new SafetensorsModel());
   // One file has unique names (the header parser rejects duplicates), so nothing can fail.
   const Status s = model->AddFile(std::move(file), nullptr, [](std::string m) { return CorruptError(std::move(m)); });
-  (void)s;
+  ENCLAVE_CHECK(s.ok());
   return model;
 }
 
