@@ -2,18 +2,18 @@
 // y = d*sc*l - dmin*m with 6-bit sc, m) and Q6_K (16 sub-blocks of 16, y = d*sc*(l) with int8 sc,
 // l in -32..31).
 //
-// Two stages:
-//  1. Each sub-block gets a continuous fit (scale, and offset for Q4_K/Q5_K): candidate inverse
-//     scales spread around the one that maps the sub-block's range onto the levels; for each, the
-//     levels are rounded, scale (and offset) refitted by weighted least squares, the levels
-//     re-rounded and refitted once more; the lowest weighted squared error wins. The weights
-//     favour large values (|x| + rms for Q4_K/Q5_K, x^2 for Q6_K), as llama.cpp's quantizers do.
-//  2. The super-block scale(s) d (and dmin) are set so the largest sub-block scale gets the largest
-//     code; each sub-block then picks the codes near its fitted scale (and offset) that give the
+// Two stages (docs/quant-formats.md has the numbers):
+//  1. Each sub-block gets continuous fits (scale, and offset for Q4_K/Q5_K). From several starting
+//     scales around the one that maps the sub-block's range onto the levels (for Q4_K/Q5_K also
+//     with the smallest value starting at level 1, so the offset can sit below the data), levels
+//     are rounded and scale (and offset) refitted by weighted least squares, alternately, until
+//     the levels settle. The weights favour large values (|x| + rms for Q4_K/Q5_K, x^2 for Q6_K).
+//     Kept: the fit with the lowest weighted error and the one with the lowest plain error.
+//  2. The super-block scale d (and dmin) is set so the largest fitted sub-block scale (and offset)
+//     gets the largest code; each sub-block then picks, near its two fits, the codes that give the
 //     smallest plain squared error of the block as the dequantizer decodes it. Then d (and dmin)
-//     are refitted by least squares on the chosen codes and levels, and the codes chosen again,
-//     while that lowers the error. The first pass alone is the classic requantization; the code
-//     search and refits only ever lower the error.
+//     are refitted by least squares on the chosen codes and levels and the codes chosen again,
+//     while that lowers the error, and the fp16 neighbours of the result are tried.
 // All the fitting runs on the super-block scaled by a power of two so its largest magnitude is
 // in [0.5, 1): exact, and it keeps tiny (1e-30) and huge (1e30) inputs away from f32 underflow and
 // overflow; fp16 scale fields saturate at 65504, so no block decodes to inf or NaN.
