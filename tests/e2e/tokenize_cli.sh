@@ -22,6 +22,13 @@ err=$("$enclave" tokenize -m "$model" --file "$tmp" 2>&1 >/dev/null); rc=$?
 [ $rc -ne 0 ] && [[ "$err" == error:*UTF-8* ]] || { echo "FAIL invalid UTF-8: rc=$rc err=$err"; fail=1; }
 err=$("$enclave" tokenize -m /nonexistent 'x' 2>&1 >/dev/null); rc=$?
 [ $rc -ne 0 ] && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || { echo "FAIL missing model: rc=$rc err=$err"; fail=1; }
+# `enclave template`: the DeepSeek-V3 template, as jinja2 renders it (tests/fixtures/chat_templates/expected.json).
+printf '[{"role": "user", "content": "Hello!"}]' > "$tmp"
+expect template "$("$enclave" template -m "$model" --messages "$tmp" --generation-prompt)" \
+  "<｜begin▁of▁sentence｜><｜User｜>Hello!<｜Assistant｜>"
+printf '[{"content": "no role"}]' > "$tmp"
+err=$("$enclave" template -m "$model" --messages "$tmp" 2>&1 >/dev/null); rc=$?
+[ $rc -ne 0 ] && [[ "$err" == error:*role* ]] || { echo "FAIL template without role: rc=$rc err=$err"; fail=1; }
 rm -f "$tmp"
-[ $fail -eq 0 ] && echo "tokenize CLI: ok"
+[ $fail -eq 0 ] && echo "tokenize and template CLI: ok"
 exit $fail

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   enclave::cli::CommandRegistry registry;
   enclave::cli::RegisterInspect(app, registry);
   enclave::cli::RegisterTokenize(app, registry);
+  enclave::cli::RegisterTemplate(app, registry);
 
   try {
     app.parse(argc, argv);

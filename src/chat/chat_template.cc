@@ -1,0 +1,23 @@
+#include "chat/chat_template.h"
+
+namespace enclave::chat {
+
+Result<std::string> RenderChatTemplate(std::string_view template_source, const nlohmann::ordered_json& messages,
+                                       const ChatRenderOptions& options) {
+  if (!messages.is_array()) return InvalidArgumentError("messages must be a JSON array of {role, content} objects");
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (!messages[i].is_object() || !messages[i].contains("role") || !messages[i]["role"].is_string()) {
+      return InvalidArgumentError("message #" + std::to_string(i) + " needs a string \"role\"");
+    }
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Template> t, Template::Parse(template_source));
+  Value ctx = Value::MakeDict();
+  ctx.Set("messages", Value::FromJson(messages));
+  ctx.Set("add_generation_prompt", Value::Bool(options.add_generation_prompt));
+  ctx.Set("bos_token", Value::Str(options.bos_token));
+  ctx.Set("eos_token", Value::Str(options.eos_token));
+  if (!options.tools.is_null()) ctx.Set("tools", Value::FromJson(options.tools));
+  return t->Render(ctx, options.limits);
+}
+
+}  // namespace enclave::chat
