@@ -1,0 +1,58 @@
+// The operations model code calls. Model files (model/arch/) express a forward pass only through
+// this interface, so a second backend (CUDA) can run the same model code; the CPU backend
+// implements it with the quantized kernels and the thread pool.
+//
+// Buffers are row-major F32 [rows, cols] in memory the backend can address (host memory for the
+// CPU backend). A Backend is used by one thread at a time (the one running the forward pass).
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "kernels/matmul.h"
+#include "model/model_config.h"
+
+namespace enclave {
+
+class KvCache;
+
+struct AttentionArgs {
+  int layer = 0;
+  int64_t n_tokens = 0;
+  const float* q = nullptr;          // F32 [n_tokens, n_heads * head_dim], rotated
+  const int32_t* positions = nullptr;  // [n_tokens]
+  const int32_t* seq_ids = nullptr;    // [n_tokens]
+  int n_heads = 0, n_kv_heads = 0, head_dim = 0;
+  float scale = 1.0f;                // applied to q·k
+  KvCache* kv = nullptr;             // holds this batch's keys/values already
+  float* out = nullptr;              // F32 [n_tokens, n_heads * head_dim]
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+
+  // y[n, w.rows] = x[n, w.cols] · wᵀ
+  virtual void MatMul(const kernels::WeightMatrix& w, const float* x, int64_t n, float* y) = 0;
+  // out[n, table.cols] = rows ids[i] of the table (dequantized).
+  virtual void Embed(const kernels::WeightMatrix& table, const int32_t* ids, int64_t n, float* out) = 0;
+  // y[i] = x[i] / sqrt(mean(x[i]²) + eps) * weight, for n rows of weight.size() elements.
+  virtual void RmsNorm(const float* x, std::span<const float> weight, float eps, int64_t n, float* y) = 0;
+  // y[i] += bias, for n rows of bias.size() elements.
+  virtual void AddBias(float* y, std::span<const float> bias, int64_t n) = 0;
+  // Rotates the first n_rot dimensions of every head of x[n, n_heads * head_dim] by position.
+  virtual void Rope(float* x, int64_t n, int n_heads, int head_dim, const int32_t* positions, RopeStyle style,
+                    std::span<const double> inv_freq) = 0;
+  // Writes k/v [n, kv_dim] into the cache at (seq_ids[i], positions[i]).
+  virtual void StoreKv(KvCache& kv, int layer, const float* k, const float* v, int64_t n, const int32_t* positions,
+                       const int32_t* seq_ids) = 0;
+  // Causal attention of each token over its own sequence's positions <= its position.
+  virtual void Attention(const AttentionArgs& args) = 0;
+  // gate[i] = silu(gate[i]) * up[i]
+  virtual void SiluMul(float* gate, const float* up, int64_t count) = 0;
+  // x[i] += y[i]
+  virtual void Add(float* x, const float* y, int64_t count) = 0;
+};
+
+}  // namespace enclave

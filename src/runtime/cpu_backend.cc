@@ -1,0 +1,153 @@
+#include "runtime/cpu_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "runtime/kv_cache.h"
+
+namespace enclave {
+
+void CpuBackend::MatMul(const kernels::WeightMatrix& w, const float* x, int64_t n, float* y) {
+  if (n == 1) {
+    kernels::MatVec(kernels_, pool_, w, x, y, workspace_);
+  } else {
+    kernels::MatMul(kernels_, pool_, w, x, n, y, workspace_);
+  }
+}
+
+void CpuBackend::Embed(const kernels::WeightMatrix& table, const int32_t* ids, int64_t n, float* out) {
+  const auto* base = static_cast<const uint8_t*>(table.data);
+  for (int64_t i = 0; i < n; ++i) {
+    const uint8_t* row = base + static_cast<size_t>(ids[i]) * table.row_stride;
+    float* dst = out + i * table.cols;
+    if (table.type == DType::kF32) {
+      std::memcpy(dst, row, table.cols * sizeof(float));
+    } else {
+      kernels_.dequantize(table.type)(row, dst, table.cols);
+    }
+  }
+}
+
+void CpuBackend::RmsNorm(const float* x, std::span<const float> weight, float eps, int64_t n, float* y) {
+  const int64_t dim = static_cast<int64_t>(weight.size());
+  for (int64_t r = 0; r < n; ++r) {
+    const float* xr = x + r * dim;
+    float* yr = y + r * dim;
+    double sum = 0;
+    for (int64_t i = 0; i < dim; ++i) sum += static_cast<double>(xr[i]) * xr[i];
+    const float scale = static_cast<float>(1.0 / std::sqrt(sum / dim + eps));
+    for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * scale * weight[i];
+  }
+}
+
+void CpuBackend::AddBias(float* y, std::span<const float> bias, int64_t n) {
+  const int64_t dim = static_cast<int64_t>(bias.size());
+  for (int64_t r = 0; r < n; ++r) {
+    for (int64_t i = 0; i < dim; ++i) y[r * dim + i] += bias[i];
+  }
+}
+
+void CpuBackend::Rope(float* x, int64_t n, int n_heads, int head_dim, const int32_t* positions, RopeStyle style,
+                      std::span<const double> inv_freq) {
+  const int pairs = static_cast<int>(inv_freq.size());
+  const int n_rot = 2 * pairs;
+  std::vector<float> cos_v(pairs), sin_v(pairs);
+  for (int64_t t = 0; t < n; ++t) {
+    for (int i = 0; i < pairs; ++i) {
+      const double angle = positions[t] * inv_freq[i];
+      cos_v[i] = static_cast<float>(std::cos(angle));
+      sin_v[i] = static_cast<float>(std::sin(angle));
+    }
+    for (int h = 0; h < n_heads; ++h) {
+      float* v = x + (t * n_heads + h) * head_dim;
+      for (int i = 0; i < pairs; ++i) {
+        // NeoX pairs dimension i with i + n_rot/2; "normal" pairs 2i with 2i+1.
+        const int a = style == RopeStyle::kNeox ? i : 2 * i;
+        const int b = style == RopeStyle::kNeox ? i + n_rot / 2 : 2 * i + 1;
+        const float x0 = v[a], x1 = v[b];
+        v[a] = x0 * cos_v[i] - x1 * sin_v[i];
+        v[b] = x0 * sin_v[i] + x1 * cos_v[i];
+      }
+    }
+  }
+}
+
+void CpuBackend::StoreKv(KvCache& kv, int layer, const float* k, const float* v, int64_t n, const int32_t* positions,
+                         const int32_t* seq_ids) {
+  for (int64_t t = 0; t < n; ++t) {
+    float* kd = kv.K(layer, seq_ids[t], positions[t]);
+    float* vd = kv.V(layer, seq_ids[t], positions[t]);
+    const int64_t kv_dim = kv.kv_dim();
+    std::memcpy(kd, k + t * kv_dim, kv_dim * sizeof(float));
+    std::memcpy(vd, v + t * kv_dim, kv_dim * sizeof(float));
+  }
+}
+
+namespace {
+
+// Eight independent partial sums so the compiler can keep them in one vector register.
+inline float Dot(const float* a, const float* b, int n) {
+  float acc[8] = {};
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
+  }
+  float s = 0;
+  for (; i < n; ++i) s += a[i] * b[i];
+  for (float x : acc) s += x;
+  return s;
+}
+
+}  // namespace
+
+void CpuBackend::Attention(const AttentionArgs& a) {
+  const int64_t jobs = a.n_tokens * a.n_heads;
+  const int group = a.n_heads / a.n_kv_heads;
+  const int kv_dim = a.n_kv_heads * a.head_dim;
+  const int bt = a.kv->block_tokens();
+  thread_scores_.resize(pool_.size());
+  pool_.Run([&](int thread, int n_threads) {
+    int64_t begin, end;
+    ThreadPool::SplitRange(jobs, 1, thread, n_threads, &begin, &end);
+    std::vector<float>& scores = thread_scores_[thread];
+    for (int64_t job = begin; job < end; ++job) {
+      const int64_t t = job / a.n_heads;
+      const int h = static_cast<int>(job % a.n_heads);
+      const int g = h / group;
+      const int64_t n_pos = static_cast<int64_t>(a.positions[t]) + 1;
+      const std::vector<int32_t>& blocks = a.kv->Blocks(a.seq_ids[t]);
+      const float* q = a.q + (t * a.n_heads + h) * a.head_dim;
+      if (static_cast<int64_t>(scores.size()) < n_pos) scores.resize(n_pos);
+      float max_score = -INFINITY;
+      for (int64_t p = 0; p < n_pos; ++p) {
+        const float* k = a.kv->KBlock(a.layer, blocks[p / bt]) + (p % bt) * kv_dim + g * a.head_dim;
+        scores[p] = Dot(q, k, a.head_dim) * a.scale;
+        max_score = std::max(max_score, scores[p]);
+      }
+      double sum = 0;
+      for (int64_t p = 0; p < n_pos; ++p) {
+        scores[p] = std::exp(scores[p] - max_score);
+        sum += scores[p];
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+      float* out = a.out + (t * a.n_heads + h) * a.head_dim;
+      std::fill(out, out + a.head_dim, 0.0f);
+      for (int64_t p = 0; p < n_pos; ++p) {
+        const float* v = a.kv->VBlock(a.layer, blocks[p / bt]) + (p % bt) * kv_dim + g * a.head_dim;
+        const float w = scores[p] * inv;
+        for (int d = 0; d < a.head_dim; ++d) out[d] += w * v[d];
+      }
+    }
+  });
+}
+
+void CpuBackend::SiluMul(float* gate, const float* up, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void CpuBackend::Add(float* x, const float* y, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) x[i] += y[i];
+}
+
+}  // namespace enclave
