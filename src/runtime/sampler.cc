@@ -178,31 +178,49 @@ void Sampler::SelectTopK(std::span<const float> l, int32_t k) {
 }
 
 void Sampler::ApplyTopP(float max, bool sorted) {
+  auto better = [](const Candidate& a, const Candidate& b) { return Better(a, b); };
+  // Bucket b holds the tokens with max - logit in [b / 2, (b + 1) / 2); the last one all the rest.
+  // Every token of a bucket ranks above every token of a later one.
+  constexpr int kBuckets = 64;
+  auto bucket = [max](const Candidate& c) {
+    const float d = (max - c.logit) * 2.0f;
+    return d < static_cast<float>(kBuckets - 1) ? static_cast<int>(d) : kBuckets - 1;
+  };
+  double bucket_mass[kBuckets] = {};
   double z = 0.0;
   for (Candidate& c : candidates_) {
     c.weight = std::exp(c.logit - max);
     z += c.weight;
+    if (!sorted) bucket_mass[bucket(c)] += c.weight;
   }
   const double target = static_cast<double>(params_.top_p) * z;
-  const size_t n = candidates_.size();
-  // Unsorted (no top-k): sort only a prefix, growing it until it holds the mass. Logits of real
-  // models put p = 0.95 within a few hundred tokens, so this rarely sorts more than a sliver.
-  size_t m = sorted ? n : std::min<size_t>(n, 64);
-  for (;;) {
-    if (!sorted) {
-      std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<ptrdiff_t>(m),
-                        candidates_.end(), Better<Candidate>);
-    }
+  auto keep_prefix_reaching_target = [&](size_t n) {
     double cum = 0.0;
-    for (size_t j = 0; j < m; ++j) {
+    for (size_t j = 0; j < n; ++j) {
       cum += candidates_[j].weight;
       if (cum >= target) {
         candidates_.resize(j + 1);  // the smallest prefix reaching top_p; at least one token
-        return;
+        return true;
       }
     }
-    if (m == n) return;  // rounding left the total a hair under target: keep everything
-    m = std::min(n, m * 8);
+    return false;
+  };
+  if (sorted) {
+    keep_prefix_reaching_target(candidates_.size());  // if rounding falls short: keep everything
+    return;
+  }
+  // Unsorted (no top-k): sort only the first buckets that together hold the mass. With real
+  // logits that is a few dozen tokens, not the vocabulary.
+  int last = 0;
+  for (double cum = bucket_mass[0]; cum < target && last < kBuckets - 1;) cum += bucket_mass[++last];
+  for (;; ++last) {
+    const auto mid = std::partition(candidates_.begin(), candidates_.end(),
+                                    [&](const Candidate& c) { return bucket(c) <= last; });
+    std::sort(candidates_.begin(), mid, better);
+    // The bucket sums and this scan add in different orders; if rounding leaves the scan a hair
+    // short, the next bucket is brought in.
+    if (keep_prefix_reaching_target(static_cast<size_t>(mid - candidates_.begin()))) return;
+    if (mid == candidates_.end()) return;  // everything is in: keep it all
   }
 }
 

@@ -170,6 +170,26 @@ TEST(SamplerTest, TopPWithoutTopKOnManyTokensSortsOnlyAsNeeded) {
   EXPECT_EQ(DrawnSet(p, std::vector<float>(1000, 0.25f), 30000), want);
 }
 
+TEST(SamplerTest, TopPMatchesReferenceAcrossBuckets) {
+  // Logits spread over 6 units (12 half-logit buckets of the partial sort); the reference sorts
+  // everything in double and cuts where the cumulative probability first reaches 0.5.
+  const std::vector<float> l = UniformLogits(3000, 0.0f, 6.0f, 12);
+  std::vector<int32_t> ids(l.size());
+  std::iota(ids.begin(), ids.end(), 0);
+  std::sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) { return l[a] > l[b] || (l[a] == l[b] && a < b); });
+  const float max = l[static_cast<size_t>(ids[0])];
+  double z = 0;
+  for (float x : l) z += std::exp(static_cast<double>(x) - max);
+  double cum = 0;
+  size_t keep = 0;
+  while (cum < 0.5 * z) cum += std::exp(static_cast<double>(l[static_cast<size_t>(ids[keep++])]) - max);
+  ASSERT_GT(keep, 100u);
+  SamplingParams p = Seeded();
+  p.temperature = 2.0f;
+  p.top_p = 0.5f;
+  EXPECT_EQ(DrawnSet(p, l, 40000), std::set<int32_t>(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(keep)));
+}
+
 TEST(SamplerTest, TopPAppliesToTheTopKSurvivors) {
   const std::vector<float> l = LogOf({0.4, 0.3, 0.2, 0.1});
   SamplingParams p = Seeded();
