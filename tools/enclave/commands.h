@@ -16,5 +16,6 @@ void RegisterInspect(CLI::App& app, CommandRegistry& registry);
 void RegisterTokenize(CLI::App& app, CommandRegistry& registry);
 void RegisterTemplate(CLI::App& app, CommandRegistry& registry);
 void RegisterPerplexity(CLI::App& app, CommandRegistry& registry);
+void RegisterRun(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace enclave::cli

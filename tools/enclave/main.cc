@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   enclave::cli::RegisterTokenize(app, registry);
   enclave::cli::RegisterTemplate(app, registry);
   enclave::cli::RegisterPerplexity(app, registry);
+  enclave::cli::RegisterRun(app, registry);
 
   try {
     app.parse(argc, argv);
