@@ -13,4 +13,8 @@ struct ProcessMemory {
 // Zeros when /proc is unavailable.
 ProcessMemory ReadProcessMemory();
 
+// Resets the high-water mark to the current RSS (Linux: /proc/self/clear_refs), so that a temporary
+// allocation (a bandwidth probe) does not count as peak use. False when unsupported.
+bool ResetPeakRss();
+
 }  // namespace enclave

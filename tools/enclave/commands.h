@@ -17,5 +17,6 @@ void RegisterTokenize(CLI::App& app, CommandRegistry& registry);
 void RegisterTemplate(CLI::App& app, CommandRegistry& registry);
 void RegisterPerplexity(CLI::App& app, CommandRegistry& registry);
 void RegisterRun(CLI::App& app, CommandRegistry& registry);
+void RegisterBench(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace enclave::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   enclave::cli::RegisterTemplate(app, registry);
   enclave::cli::RegisterPerplexity(app, registry);
   enclave::cli::RegisterRun(app, registry);
+  enclave::cli::RegisterBench(app, registry);
 
   try {
     app.parse(argc, argv);

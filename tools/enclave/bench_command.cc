@@ -1,0 +1,158 @@
+// `enclave bench -m MODEL -p 512 -n 128 -t T -r 3 [--json]`: prefill and decode speed (mean ± sd
+// over the repetitions), peak RSS, and the fraction of the measured memory read bandwidth that
+// decoding reaches (weight bytes read per token × tokens/s ÷ bandwidth).
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "platform/memory_bandwidth.h"
+#include "platform/process_memory.h"
+#include "tools/enclave/commands.h"
+#include "tools/enclave/model_loading.h"
+
+namespace enclave::cli {
+namespace {
+
+struct BenchOptions {
+  CliModelOptions model;
+  int prompt = 512;
+  int gen = 128;
+  int reps = 3;
+  bool json = false;
+};
+
+struct MeanSd {
+  double mean = 0, sd = 0;
+};
+
+MeanSd Stats(const std::vector<double>& v) {
+  MeanSd s;
+  if (v.empty()) return s;
+  for (double x : v) s.mean += x;
+  s.mean /= v.size();
+  if (v.size() > 1) {
+    for (double x : v) s.sd += (x - s.mean) * (x - s.mean);
+    s.sd = std::sqrt(s.sd / (v.size() - 1));
+  }
+  return s;
+}
+
+uint64_t MatrixBytes(const kernels::WeightMatrix& w) { return static_cast<uint64_t>(w.rows) * w.row_stride; }
+
+// Bytes of weights one decoded token reads: every layer matrix, the output matrix, one embedding
+// row and the norms.
+uint64_t DecodeBytesPerToken(const Model& m) {
+  uint64_t b = MatrixBytes(m.output()) + m.token_embd().row_stride;
+  for (const LayerWeights& l : m.layers()) {
+    for (const auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) b += MatrixBytes(*w);
+    b += (l.attn_norm.size() + l.ffn_norm.size() + l.bq.size() + l.bk.size() + l.bv.size()) * sizeof(float);
+  }
+  return b;
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "error: %s\n", message.c_str());
+  return 1;
+}
+
+// Deterministic token ids spread over the vocabulary (the speed does not depend on which).
+int32_t BenchToken(int64_t i, int32_t n_vocab) { return static_cast<int32_t>((i * 7919 + 13) % n_vocab); }
+
+int RunBench(BenchOptions& o) {
+  o.model.context = o.prompt + o.gen + 1;
+  auto m = LoadModelForCli(o.model);
+  if (!m.ok()) return Fail(m.status().message());
+  Engine& e = *m->engine;
+  const int32_t n_vocab = m->model->config().n_vocab;
+  const double bandwidth = MeasureReadBandwidth(e.pool());
+  ResetPeakRss();
+  using Clock = std::chrono::steady_clock;
+  std::vector<double> prefill, decode;
+  Batch batch;
+  // Repetition 0 warms caches and page tables and is not counted.
+  for (int rep = 0; rep <= o.reps; ++rep) {
+    e.kv().Free(0);
+    const auto t0 = Clock::now();
+    for (int begin = 0; begin < o.prompt; begin += 512) {
+      batch.Clear();
+      const int end = std::min(o.prompt, begin + 512);
+      for (int i = begin; i < end; ++i) batch.Add(BenchToken(i, n_vocab), i, 0, i == o.prompt - 1);
+      auto r = e.Forward(batch);
+      if (!r.ok()) return Fail(r.status().message());
+    }
+    const auto t1 = Clock::now();
+    for (int i = 0; i < o.gen; ++i) {
+      batch.Clear();
+      batch.Add(BenchToken(o.prompt + i, n_vocab), o.prompt + i, 0, true);
+      auto r = e.Forward(batch);
+      if (!r.ok()) return Fail(r.status().message());
+    }
+    const auto t2 = Clock::now();
+    if (rep == 0) continue;
+    if (o.prompt > 0) prefill.push_back(o.prompt / std::chrono::duration<double>(t1 - t0).count());
+    if (o.gen > 0) decode.push_back(o.gen / std::chrono::duration<double>(t2 - t1).count());
+    if (!o.json) std::fprintf(stderr, "rep %d/%d done\n", rep, o.reps);
+  }
+  e.kv().Free(0);
+  const MeanSd p = Stats(prefill), d = Stats(decode);
+  const uint64_t peak = ReadProcessMemory().peak_rss_bytes;
+  const uint64_t bytes_per_token = DecodeBytesPerToken(*m->model);
+  const double fraction = bandwidth > 0 ? bytes_per_token * d.mean / bandwidth : 0;
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["model"] = o.model.path;
+    j["threads"] = e.pool().size();
+    j["kernels"] = e.isa_name();
+    j["prompt_tokens"] = o.prompt;
+    j["gen_tokens"] = o.gen;
+    j["reps"] = o.reps;
+    j["prefill_tok_s"] = p.mean;
+    j["prefill_tok_s_sd"] = p.sd;
+    j["decode_tok_s"] = d.mean;
+    j["decode_tok_s_sd"] = d.sd;
+    j["peak_rss_bytes"] = peak;
+    j["read_bandwidth_bytes_s"] = bandwidth;
+    j["decode_bytes_per_token"] = bytes_per_token;
+    j["decode_bandwidth_fraction"] = fraction;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("model: %s (%s)\n", o.model.path.c_str(), m->model->WeightTypeSummary().c_str());
+  std::printf("threads: %d, kernels: %s\n", e.pool().size(), e.isa_name());
+  std::printf("prefill (%d tokens): %.2f ± %.2f tok/s\n", o.prompt, p.mean, p.sd);
+  std::printf("decode (%d tokens): %.2f ± %.2f tok/s\n", o.gen, d.mean, d.sd);
+  std::printf("peak RSS: %s\n", FormatBytes(peak).c_str());
+  std::printf("memory read bandwidth: %.1f GB/s; decode reads %s per token = %.0f%% of it\n", bandwidth / 1e9,
+              FormatBytes(bytes_per_token).c_str(), 100 * fraction);
+  return 0;
+}
+
+}  // namespace
+
+void RegisterBench(CLI::App& app, CommandRegistry& registry) {
+  auto opt = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand("bench", "Measure prefill and decode speed, peak memory and bandwidth use");
+  cmd->add_option("-m,--model", opt->model.path, "GGUF file or Hugging Face model directory")->required();
+  cmd->add_option("-p,--prompt", opt->prompt, "prompt tokens to prefill")->check(CLI::Range(0, 1 << 20))->capture_default_str();
+  cmd->add_option("-n,--n-gen", opt->gen, "tokens to decode")->check(CLI::Range(0, 1 << 20))->capture_default_str();
+  cmd->add_option("-r,--reps", opt->reps, "measured repetitions (after one warm-up)")->check(CLI::Range(1, 1000))->capture_default_str();
+  cmd->add_option("-t,--threads", opt->model.threads, "threads (default: all cores)");
+  cmd->add_option("--quantize", opt->model.quantize, "quantize an HF model while loading: q8_0 or q4_k");
+  cmd->add_flag("--json", opt->json, "print one JSON object");
+  cmd->callback([opt, &registry] {
+    if (opt->prompt + opt->gen == 0) {
+      registry.exit_code = Fail("nothing to measure: -p and -n are both 0");
+      return;
+    }
+    opt->model.quiet = opt->json;
+    registry.exit_code = RunBench(*opt);
+  });
+}
+
+}  // namespace enclave::cli
