@@ -46,6 +46,9 @@ const std::vector<PreTokenizerPreset>& PreTokenizerPresets() {
         "\\p{N}"}},
       {"qwen2", {GptStyle("\\p{N}")}},
       {"llama-bpe", {GptStyle("\\p{N}{1,3}")}},
+      // SmolLM2 (Llama architecture; the real model used by the opt-in end-to-end test): single
+      // digits, then GPT-2's byte-level regex.
+      {"smollm", {"\\p{N}", "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"}},
   };
   return presets;
 }

@@ -25,14 +25,12 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::Create(TokenizerSpec spec) {
     // Later duplicates never win, as in `tokenizers` (the vocab is a map from token to id).
     t->token_to_id_.emplace(t->id_to_token_[id], static_cast<TokenId>(id));
   }
+  // A vocabulary may lack some bytes (SmolLM2's has no token for most control bytes): such bytes
+  // are dropped when encoding, as Hugging Face tokenizers drops characters it has no token for
+  // (with no unk token), and the neighbours on either side may then merge.
   for (int b = 0; b < 256; ++b) {
     auto it = t->token_to_id_.find(std::string(ByteToUtf8(static_cast<uint8_t>(b))));
-    if (it == t->token_to_id_.end()) {
-      return InvalidArgumentError(fmt::format(
-          "byte-level vocabulary lacks the token for byte 0x{:02X} ('{}'): not a byte-level BPE tokenizer", b,
-          ByteToUtf8(static_cast<uint8_t>(b))));
-    }
-    t->byte_token_[b] = it->second;
+    t->byte_token_[b] = it == t->token_to_id_.end() ? kNoToken : it->second;
   }
   t->merges_.reserve(spec.merges.size());
   for (size_t rank = 0; rank < spec.merges.size(); ++rank) {
@@ -95,18 +93,22 @@ void Tokenizer::EncodePiece(std::string_view piece, std::vector<TokenId>* out) c
       return;
     }
   }
-  if (piece.size() == 1) {
-    out->push_back(byte_token_[static_cast<unsigned char>(piece[0])]);
-    return;
-  }
   struct Symbol {
     TokenId id;
     int prev, next;
   };
-  std::vector<Symbol> syms(piece.size());
-  for (size_t i = 0; i < piece.size(); ++i) {
-    syms[i] = {byte_token_[static_cast<unsigned char>(piece[i])], static_cast<int>(i) - 1,
-               i + 1 < piece.size() ? static_cast<int>(i) + 1 : -1};
+  std::vector<Symbol> syms;
+  syms.reserve(piece.size());
+  for (unsigned char c : piece) {
+    if (byte_token_[c] == kNoToken) continue;
+    const int i = static_cast<int>(syms.size());
+    syms.push_back({byte_token_[c], i - 1, -1});
+    if (i > 0) syms[i - 1].next = i;
+  }
+  if (syms.empty()) return;
+  if (syms.size() == 1) {
+    out->push_back(syms[0].id);
+    return;
   }
   struct Candidate {
     int32_t rank;

@@ -66,7 +66,8 @@ class Tokenizer {
   std::unordered_map<std::string, TokenId> token_to_id_;
   // (left id, right id) -> (rank, merged id)
   std::unordered_map<uint64_t, std::pair<int32_t, TokenId>> merges_;
-  TokenId byte_token_[256] = {};
+  static constexpr TokenId kNoToken = -2;
+  TokenId byte_token_[256] = {};  // kNoToken for bytes the vocabulary lacks
   std::vector<AddedToken> added_;                    // sorted by content length, longest first
   std::vector<std::vector<size_t>> added_by_first_byte_;
   std::vector<bool> is_added_, is_special_;
