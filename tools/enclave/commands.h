@@ -15,5 +15,6 @@ struct CommandRegistry {
 void RegisterInspect(CLI::App& app, CommandRegistry& registry);
 void RegisterTokenize(CLI::App& app, CommandRegistry& registry);
 void RegisterTemplate(CLI::App& app, CommandRegistry& registry);
+void RegisterSynth(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace enclave::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   enclave::cli::RegisterInspect(app, registry);
   enclave::cli::RegisterTokenize(app, registry);
   enclave::cli::RegisterTemplate(app, registry);
+  enclave::cli::RegisterSynth(app, registry);
 
   try {
     app.parse(argc, argv);
