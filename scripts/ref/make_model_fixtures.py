@@ -46,7 +46,7 @@ ENCLAVE = ROOT / "build" / "release" / "enclave"
 PRESETS = [("llama", "tiny"), ("llama", "tiny-rope-linear"), ("llama", "tiny-rope-llama3"),
            ("qwen2", "tiny"), ("qwen2", "tiny-tied")]
 SEED = 1
-PROMPT = "The capital of France is Paris. 深度求索 <think> def add(a, b): return a + b 2025"
+PROMPT = "The answer is 42. 深度求索 <think> def f(x): return x"
 PERPLEXITY_TEXT = "tests/fixtures/models/perplexity.txt"
 CTX = 64
 GREEDY_TOKENS = 32
