@@ -4,16 +4,20 @@
 #   scripts/setup.sh --no-build skip the build
 #   scripts/setup.sh --peer     also install llama-cpp-python (llama.cpp, the benchmark peer;
 #                               builds from source, ~10 minutes) into .venv
+#   scripts/setup.sh --ref      also install torch + transformers (scripts/requirements-ref.txt,
+#                               several GB) for scripts/ref/make_model_fixtures.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=1
 peer=0
+ref=0
 for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
     --peer) peer=1 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --ref) ref=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -55,6 +59,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 if ((peer)); then
   .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements-peer.txt
+fi
+if ((ref)); then
+  .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements.txt -r scripts/requirements-ref.txt
 fi
 
 if ((build)); then

@@ -18,5 +18,6 @@ void RegisterTemplate(CLI::App& app, CommandRegistry& registry);
 void RegisterPerplexity(CLI::App& app, CommandRegistry& registry);
 void RegisterRun(CLI::App& app, CommandRegistry& registry);
 void RegisterBench(CLI::App& app, CommandRegistry& registry);
+void RegisterSynth(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace enclave::cli

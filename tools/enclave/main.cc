@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   enclave::cli::RegisterPerplexity(app, registry);
   enclave::cli::RegisterRun(app, registry);
   enclave::cli::RegisterBench(app, registry);
+  enclave::cli::RegisterSynth(app, registry);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Reference outputs of Hugging Face transformers for the tiny synthetic models.
+
+For each tiny preset this runs `build/release/enclave synth --seed 1`, checks the written files
+with independent readers (the `safetensors` and `gguf` packages: tensor names, shapes, the F32
+GGUF values against the safetensors ones, llama's Q/K row permutation), loads the HF directory
+with transformers (float32, eager attention) and writes tests/fixtures/models/<arch>-<preset>.ref:
+
+  8 bytes  magic "ENCREF01"
+  u32      version = 1                      (all integers little-endian)
+  u32      L = length of the JSON header
+  L bytes  JSON header (UTF-8)
+  ...      raw little-endian float32 arrays; header "tensors" gives name, shape and byte offset
+           from the start of this data section.
+
+Tensors: `logits` [T, V] for the prompt's input ids, and `hidden.0` ... `hidden.L` [T, H] as
+transformers' output_hidden_states returns them (hidden.0 = embeddings, hidden.L is *after* the
+final RMSNorm, the others are residual-stream outputs of each layer).
+
+Perplexity rule (enclave perplexity implements the same): the text's ids (no BOS) are cut into
+consecutive non-overlapping windows of ctx tokens, remainder dropped; each window runs from
+position 0 without BOS; positions j = ctx/2 .. ctx-2 score id[j+1] with -log softmax(logits[j]),
+in float64 from float32 logits; nll_mean over all scored positions, perplexity = exp(nll_mean).
+
+Usage (after building build/release/enclave; needs `scripts/setup.sh --ref`):
+  .venv/bin/python scripts/ref/make_model_fixtures.py               # every tiny preset
+  .venv/bin/python scripts/ref/make_model_fixtures.py --preset llama/tiny
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import struct
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT_DIR = ROOT / "tests" / "fixtures" / "models"
+ENCLAVE = ROOT / "build" / "release" / "enclave"
+PRESETS = [("llama", "tiny"), ("llama", "tiny-rope-linear"), ("llama", "tiny-rope-llama3"),
+           ("qwen2", "tiny"), ("qwen2", "tiny-tied")]
+SEED = 1
+PROMPT = "The answer is 42. 深度求索 <think> def f(x): return x"
+PERPLEXITY_TEXT = "tests/fixtures/models/perplexity.txt"
+CTX = 64
+GREEDY_TOKENS = 32
+MAGIC = b"ENCREF01"
+VERSION = 1
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def permute_like_converter(w: np.ndarray, n_head: int) -> np.ndarray:
+    # llama.cpp convert_hf_to_gguf.py LlamaModel.permute (read, not copied, to learn the layout).
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def check_files(model_dir: Path, config: dict) -> None:
+    """Independent readers agree with what synth meant to write."""
+    import gguf
+    from safetensors.numpy import load_file
+
+    st = load_file(str(model_dir / "model.safetensors"))
+    arch = config["model_type"]
+    n_layers = config["num_hidden_layers"]
+    expected = {"model.embed_tokens.weight", "model.norm.weight"}
+    if not config["tie_word_embeddings"]:
+        expected.add("lm_head.weight")
+    for l in range(n_layers):
+        for s in ["input_layernorm.weight", "post_attention_layernorm.weight", "self_attn.q_proj.weight",
+                  "self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.o_proj.weight",
+                  "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"]:
+            expected.add(f"model.layers.{l}.{s}")
+        if arch == "qwen2":
+            for s in ["q_proj.bias", "k_proj.bias", "v_proj.bias"]:
+                expected.add(f"model.layers.{l}.self_attn.{s}")
+    assert set(st) == expected, f"safetensors names differ: {set(st) ^ expected}"
+
+    want_types = {"f32": "F32", "f16": "F16", "q8_0": "Q8_0", "q4_k": "Q4_K"}
+    for variant, main in want_types.items():
+        r = gguf.GGUFReader(str(model_dir / "gguf" / f"model-{variant}.gguf"))
+        names = {t.name: t for t in r.tensors}
+        assert r.fields["general.architecture"].contents() == arch
+        assert ("output.weight" in names) == (not config["tie_word_embeddings"])
+        assert ("rope_freqs.weight" in names) == ((config.get("rope_scaling") or {}).get("rope_type") == "llama3")
+        for t in r.tensors:
+            if len(t.shape) == 1:
+                assert t.tensor_type.name == "F32", f"{variant}: {t.name} is {t.tensor_type.name}"
+        q = names["blk.0.attn_q.weight"]
+        assert q.tensor_type.name == main, f"{variant}: attn_q is {q.tensor_type.name}"
+        if variant == "q4_k":
+            out = names.get("output.weight") or names["token_embd.weight"]
+            assert out.tensor_type.name == "Q6_K"
+        if variant == "f32":
+            emb = np.asarray(names["token_embd.weight"].data).reshape(st["model.embed_tokens.weight"].shape)
+            assert np.array_equal(emb, st["model.embed_tokens.weight"])
+            for l in range(n_layers):
+                for hf, gg, heads in [("q_proj", "attn_q", config["num_attention_heads"]),
+                                      ("k_proj", "attn_k", config["num_key_value_heads"])]:
+                    w = st[f"model.layers.{l}.self_attn.{hf}.weight"]
+                    g = np.asarray(names[f"blk.{l}.{gg}.weight"].data).reshape(w.shape)
+                    want = permute_like_converter(w, heads) if arch == "llama" else w
+                    assert np.array_equal(g, want), f"blk.{l}.{gg}: rows not in the converter's order"
+
+
+def perplexity(model, torch, ids: list[int]) -> dict:
+    windows = len(ids) // CTX
+    total, count = 0.0, 0
+    for w in range(windows):
+        chunk = torch.tensor([ids[w * CTX:(w + 1) * CTX]])
+        with torch.no_grad():
+            logits = model(chunk).logits[0].float().numpy().astype(np.float64)
+        for j in range(CTX // 2, CTX - 1):
+            row = logits[j]
+            m = row.max()
+            lse = m + math.log(np.exp(row - m).sum())
+            total += lse - row[ids[w * CTX + j + 1]]
+            count += 1
+    nll = total / count
+    return {"text_file": PERPLEXITY_TEXT, "ctx": CTX, "token_ids": ids, "windows": windows,
+            "scored_positions": count, "nll_mean": nll, "perplexity": math.exp(nll)}
+
+
+def make_one(arch: str, preset: str, tmp: Path) -> Path:
+    import torch
+    import transformers
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model_dir = tmp / f"{arch}-{preset}"
+    subprocess.run([str(ENCLAVE), "synth", "--arch", arch, "--preset", preset, "--seed", str(SEED),
+                    "--out", str(model_dir)], check=True)
+    config = json.loads((model_dir / "config.json").read_text())
+    check_files(model_dir, config)
+
+    tok = AutoTokenizer.from_pretrained(str(model_dir))
+    input_ids = tok(PROMPT)["input_ids"]
+    assert input_ids[0] == config["bos_token_id"], "the HF tokenizer did not add BOS"
+    text_ids = tok((ROOT / PERPLEXITY_TEXT).read_text(encoding="utf-8"), add_special_tokens=False)["input_ids"]
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32, attn_implementation="eager")
+    model.eval()
+    x = torch.tensor([input_ids])
+    with torch.no_grad():
+        out = model(x, output_hidden_states=True)
+        gen = model.generate(x, attention_mask=torch.ones_like(x), do_sample=False, max_new_tokens=GREEDY_TOKENS,
+                             min_new_tokens=GREEDY_TOKENS, pad_token_id=config["eos_token_id"])
+    greedy = gen[0, len(input_ids):].tolist()
+    assert len(greedy) == GREEDY_TOKENS
+
+    arrays = [("logits", out.logits[0].float().numpy())]
+    for i, h in enumerate(out.hidden_states):
+        arrays.append((f"hidden.{i}", h[0].float().numpy()))
+    tensors, offset = [], 0
+    for name, a in arrays:
+        tensors.append({"name": name, "shape": list(a.shape), "offset": offset})
+        offset += a.size * 4
+
+    rel = f"tests/fixtures/models/{arch}-{preset}.ref"
+    header = {
+        "preset": preset, "arch": arch, "seed": SEED,
+        "config_sha256": sha256_file(model_dir / "config.json"),
+        "weights_sha256": sha256_file(model_dir / "model.safetensors"),
+        "transformers_version": transformers.__version__, "torch_version": torch.__version__,
+        "regenerate": f"cmake --build --preset release --target enclave && "
+                      f".venv/bin/python scripts/ref/make_model_fixtures.py --preset {arch}/{preset}",
+        "prompt": PROMPT, "input_ids": input_ids, "greedy_ids": greedy,
+        "perplexity": perplexity(model, torch, text_ids),
+        "tensors": tensors,
+    }
+    hj = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    path = ROOT / rel
+    with open(path, "wb") as f:
+        f.write(MAGIC + struct.pack("<II", VERSION, len(hj)) + hj)
+        for _, a in arrays:
+            f.write(np.ascontiguousarray(a, dtype="<f4").tobytes())
+    print(f"{rel}: {path.stat().st_size} bytes, T={len(input_ids)}, "
+          f"ppl={header['perplexity']['perplexity']:.6f} over {header['perplexity']['windows']} windows")
+    return path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--preset", action="append", help="ARCH/PRESET (repeatable); default: all tiny presets")
+    args = ap.parse_args()
+    todo = PRESETS if not args.preset else [tuple(p.split("/", 1)) for p in args.preset]
+    for p in todo:
+        if p not in PRESETS:
+            ap.error(f"unknown preset {'/'.join(p)}; valid: {', '.join(a + '/' + b for a, b in PRESETS)}")
+    if not ENCLAVE.exists():
+        sys.exit(f"{ENCLAVE} not found: build it first (cmake --preset release && cmake --build --preset release)")
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for arch, preset in todo:
+            make_one(arch, preset, Path(tmp))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

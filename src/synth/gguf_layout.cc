@@ -1,0 +1,108 @@
+#include "synth/gguf_layout.h"
+
+#include <cmath>
+#include <regex>
+
+namespace enclave::synth {
+
+std::optional<GgufVariant> FindGgufVariant(const std::string& name) {
+  if (name == "f32") return GgufVariant{name, DType::kF32, 0};
+  if (name == "f16") return GgufVariant{name, DType::kF16, 1};
+  if (name == "q8_0") return GgufVariant{name, DType::kQ8_0, 7};
+  if (name == "q4_k") return GgufVariant{name, DType::kQ4_K, 15};
+  return std::nullopt;
+}
+
+std::vector<std::string> GgufVariantNames() { return {"f32", "f16", "q8_0", "q4_k"}; }
+
+std::optional<std::string> GgufTensorName(const std::string& hf_name) {
+  if (hf_name == "model.embed_tokens.weight") return "token_embd.weight";
+  if (hf_name == "model.norm.weight") return "output_norm.weight";
+  if (hf_name == "lm_head.weight") return "output.weight";
+  static const std::regex kLayer(R"(model\.layers\.(\d+)\.(.+)\.(weight|bias))");
+  std::smatch m;
+  if (!std::regex_match(hf_name, m, kLayer)) return std::nullopt;
+  static const std::pair<const char*, const char*> kMap[] = {
+      {"input_layernorm", "attn_norm"},  {"self_attn.q_proj", "attn_q"},   {"self_attn.k_proj", "attn_k"},
+      {"self_attn.v_proj", "attn_v"},    {"self_attn.o_proj", "attn_output"}, {"post_attention_layernorm", "ffn_norm"},
+      {"mlp.gate_proj", "ffn_gate"},     {"mlp.up_proj", "ffn_up"},         {"mlp.down_proj", "ffn_down"}};
+  for (const auto& [hf, gguf] : kMap) {
+    if (m[2] == hf) return "blk." + m[1].str() + "." + gguf + "." + m[3].str();
+  }
+  return std::nullopt;
+}
+
+std::vector<float> PermuteRowsForGguf(std::span<const float> w, int64_t n_head, int64_t cols) {
+  const int64_t rows = static_cast<int64_t>(w.size()) / cols;
+  const int64_t hd = rows / n_head, half = hd / 2;
+  std::vector<float> out(w.size());
+  for (int64_t h = 0; h < n_head; ++h) {
+    for (int64_t i = 0; i < 2; ++i) {
+      for (int64_t j = 0; j < half; ++j) {
+        const float* src = w.data() + (h * hd + i * half + j) * cols;
+        std::copy(src, src + cols, out.data() + (h * hd + 2 * j + i) * cols);
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<float> Llama3RopeFactors(const Preset& p) {
+  const int64_t dim = p.head_dim();
+  const float base = static_cast<float>(p.rope_theta);
+  const float factor = static_cast<float>(p.rope_factor);
+  const double low = p.low_freq_factor, high = p.high_freq_factor;
+  const double old_len = static_cast<double>(p.original_max_positions);
+  const double low_wavelen = old_len / low, high_wavelen = old_len / high;
+  std::vector<float> out;
+  for (int64_t k = 0; k < dim; k += 2) {
+    const float freq = 1.0f / std::pow(base, static_cast<float>(k) / static_cast<float>(dim));
+    const float wavelen = static_cast<float>(2.0 * M_PI) / freq;
+    if (wavelen < high_wavelen) {
+      out.push_back(1.0f);
+    } else if (wavelen > low_wavelen) {
+      out.push_back(factor);
+    } else {
+      const float smooth = (static_cast<float>(old_len) / wavelen - static_cast<float>(low)) / static_cast<float>(high - low);
+      out.push_back(1.0f / ((1.0f - smooth) / factor + smooth));
+    }
+  }
+  return out;
+}
+
+DType GgufTensorType(const GgufVariant& variant, const std::string& gguf_name, int64_t row_length, bool tied) {
+  DType t = variant.main_type;
+  if (t == DType::kQ4_K && (gguf_name == "output.weight" || (tied && gguf_name == "token_embd.weight"))) {
+    t = DType::kQ6_K;
+  }
+  const int64_t block = Traits(t).block_elems;
+  if (row_length % block == 0) return t;
+  if (t != DType::kQ8_0 && row_length % 32 == 0) return DType::kQ8_0;
+  return DType::kF16;
+}
+
+void AddGgufHparams(const Preset& p, int64_t vocab_size, const GgufVariant& variant, const std::string& model_name,
+                    GgufWriter& w) {
+  const std::string a(p.arch);
+  w.SetValue("general.architecture", GgufValue::String(a));
+  w.SetValue("general.type", GgufValue::String("model"));
+  w.SetValue("general.name", GgufValue::String(model_name));
+  w.SetValue(a + ".block_count", GgufValue::U32(static_cast<uint32_t>(p.n_layers)));
+  w.SetValue(a + ".context_length", GgufValue::U32(static_cast<uint32_t>(p.max_positions)));
+  w.SetValue(a + ".embedding_length", GgufValue::U32(static_cast<uint32_t>(p.hidden)));
+  w.SetValue(a + ".feed_forward_length", GgufValue::U32(static_cast<uint32_t>(p.intermediate)));
+  w.SetValue(a + ".attention.head_count", GgufValue::U32(static_cast<uint32_t>(p.n_heads)));
+  w.SetValue(a + ".attention.head_count_kv", GgufValue::U32(static_cast<uint32_t>(p.n_kv_heads)));
+  w.SetValue(a + ".rope.freq_base", GgufValue::F32(static_cast<float>(p.rope_theta)));
+  w.SetValue(a + ".attention.layer_norm_rms_epsilon", GgufValue::F32(static_cast<float>(p.rms_eps)));
+  w.SetValue("general.file_type", GgufValue::U32(variant.file_type));
+  w.SetValue(a + ".vocab_size", GgufValue::U32(static_cast<uint32_t>(vocab_size)));
+  w.SetValue(a + ".rope.dimension_count", GgufValue::U32(static_cast<uint32_t>(p.head_dim())));
+  if (p.rope == RopeScaling::kLinear) {
+    w.SetValue(a + ".rope.scaling.type", GgufValue::String("linear"));
+    w.SetValue(a + ".rope.scaling.factor", GgufValue::F32(static_cast<float>(p.rope_factor)));
+  }
+  w.SetValue("general.quantization_version", GgufValue::U32(2));
+}
+
+}  // namespace enclave::synth

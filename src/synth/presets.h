@@ -1,0 +1,48 @@
+// The model shapes `enclave synth` can generate (docs/synthetic-models.md has the table).
+// Tiny presets exercise every architecture feature of issue #4 in under 5 MB; the big ones have
+// the exact shapes of public DeepSeek-R1 distilled checkpoints, for benchmarks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace enclave::synth {
+
+enum class RopeScaling { kNone, kLinear, kLlama3 };
+
+struct Preset {
+  std::string_view arch;         // "llama" or "qwen2": GGUF general.architecture
+  std::string_view name;
+  std::string_view description;  // one line for --list
+  bool tiny = true;
+  int64_t hidden = 256;
+  int64_t intermediate = 512;
+  int64_t n_layers = 2;
+  int64_t n_heads = 4;
+  int64_t n_kv_heads = 2;
+  int64_t max_positions = 4096;
+  int64_t vocab_size = 0;        // 0: the synthetic tokenizer's size
+  double rms_eps = 1e-6;
+  double rope_theta = 10000.0;
+  RopeScaling rope = RopeScaling::kNone;
+  double rope_factor = 1.0;      // linear and llama3
+  double low_freq_factor = 1.0;  // llama3 only
+  double high_freq_factor = 4.0;
+  int64_t original_max_positions = 8192;
+  bool qkv_bias = false;         // qwen2: q/k/v projections have biases
+  bool tied = false;             // tie_word_embeddings: no lm_head / output tensor
+  int64_t sliding_window = 4096;     // qwen2 config fields (sliding window is off)
+  int64_t max_window_layers = 0;
+
+  int64_t head_dim() const { return hidden / n_heads; }
+};
+
+const std::vector<Preset>& AllPresets();
+// The preset, or NotFound listing every valid arch/name pair.
+Result<const Preset*> FindPreset(std::string_view arch, std::string_view name);
+
+}  // namespace enclave::synth

@@ -1,0 +1,267 @@
+#include "synth/synth_model.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "base/half.h"
+#include "format/gguf_writer.h"
+#include "format/safetensors_writer.h"
+#include "kernels/quantize.h"
+#include "synth/gguf_layout.h"
+#include "synth/rng.h"
+#include "synth/synth_tokenizer.h"
+
+namespace enclave::synth {
+namespace {
+
+namespace fs = std::filesystem;
+using ojson = nlohmann::ordered_json;
+
+struct HfDType {
+  std::string name;   // flag value
+  StDType st;
+  const char* torch;  // config.json torch_dtype
+};
+
+Result<HfDType> ParseHfDType(const std::string& s, bool tiny) {
+  const std::string v = s.empty() ? (tiny ? "f32" : "bf16") : s;
+  if (v == "f32") return HfDType{v, StDType::kF32, "float32"};
+  if (v == "bf16") return HfDType{v, StDType::kBF16, "bfloat16"};
+  if (v == "f16") return HfDType{v, StDType::kF16, "float16"};
+  return InvalidArgumentError(fmt::format("--hf-dtype '{}': use f32, bf16 or f16", s));
+}
+
+Result<std::vector<GgufVariant>> ParseVariants(const std::vector<std::string>& names, bool tiny) {
+  std::vector<std::string> list = names;
+  if (list.empty()) list = tiny ? GgufVariantNames() : std::vector<std::string>{"q4_k"};
+  std::vector<GgufVariant> out;
+  for (const std::string& n : list) {
+    if (n == "none") continue;
+    std::optional<GgufVariant> v = FindGgufVariant(n);
+    if (!v) return InvalidArgumentError(fmt::format("--gguf '{}': use any of f32, f16, q8_0, q4_k, or none", n));
+    if (std::none_of(out.begin(), out.end(), [&](const GgufVariant& o) { return o.name == n; })) out.push_back(*v);
+  }
+  return out;
+}
+
+// Rounds the values to the HF dtype (they are what transformers will compute with) and returns
+// the safetensors bytes.
+std::vector<uint8_t> ToHfBytes(std::vector<float>& values, StDType dtype) {
+  std::vector<uint8_t> bytes;
+  if (dtype == StDType::kF32) {
+    bytes.resize(values.size() * 4);
+    std::memcpy(bytes.data(), values.data(), bytes.size());
+    return bytes;
+  }
+  bytes.resize(values.size() * 2);
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint16_t h;
+    if (dtype == StDType::kBF16) {
+      h = F32ToBf16(values[i]);
+      values[i] = Bf16ToF32(h);
+    } else {
+      h = F32ToFp16(values[i]);
+      values[i] = Fp16ToF32(h);
+    }
+    std::memcpy(bytes.data() + 2 * i, &h, 2);  // little-endian host (x86-64, aarch64)
+  }
+  return bytes;
+}
+
+Status WriteText(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) return IoError(fmt::format("cannot write '{}'", path.string()));
+  return Status::Ok();
+}
+
+Result<std::string> ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError(fmt::format("cannot read '{}'", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string ConfigJson(const Preset& p, int64_t vocab_size, const SynthTokenizer& tok, const HfDType& dtype) {
+  const bool qwen2 = p.arch == "qwen2";
+  ojson j;
+  j["architectures"] = {qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM"};
+  if (!qwen2) j["attention_bias"] = false;
+  j["attention_dropout"] = 0.0;
+  j["bos_token_id"] = tok.bos();
+  j["eos_token_id"] = tok.eos();
+  j["hidden_act"] = "silu";
+  j["hidden_size"] = p.hidden;
+  j["initializer_range"] = 0.02;
+  j["intermediate_size"] = p.intermediate;
+  j["max_position_embeddings"] = p.max_positions;
+  if (qwen2) j["max_window_layers"] = p.max_window_layers;
+  if (!qwen2) j["mlp_bias"] = false;
+  j["model_type"] = std::string(p.arch);
+  j["num_attention_heads"] = p.n_heads;
+  j["num_hidden_layers"] = p.n_layers;
+  j["num_key_value_heads"] = p.n_kv_heads;
+  if (!qwen2) j["pretraining_tp"] = 1;
+  j["rms_norm_eps"] = p.rms_eps;
+  switch (p.rope) {
+    case RopeScaling::kNone: j["rope_scaling"] = nullptr; break;
+    case RopeScaling::kLinear: j["rope_scaling"] = {{"factor", p.rope_factor}, {"type", "linear"}}; break;
+    case RopeScaling::kLlama3:
+      j["rope_scaling"] = {{"factor", p.rope_factor},
+                           {"high_freq_factor", p.high_freq_factor},
+                           {"low_freq_factor", p.low_freq_factor},
+                           {"original_max_position_embeddings", p.original_max_positions},
+                           {"rope_type", "llama3"}};
+      break;
+  }
+  j["rope_theta"] = p.rope_theta;
+  if (qwen2) j["sliding_window"] = p.sliding_window;
+  j["tie_word_embeddings"] = p.tied;
+  j["torch_dtype"] = dtype.torch;
+  j["use_cache"] = true;
+  if (qwen2) j["use_sliding_window"] = false;
+  j["vocab_size"] = vocab_size;
+  return j.dump(2) + "\n";
+}
+
+Status PrepareDir(const SynthOptions& o) {
+  if (o.out_dir.empty()) return InvalidArgumentError("--out DIR is required");
+  std::error_code ec;
+  const fs::path dir(o.out_dir);
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) return InvalidArgumentError(fmt::format("'{}' exists and is not a directory", o.out_dir));
+    if (!fs::is_empty(dir, ec) && !o.force) {
+      return InvalidArgumentError(fmt::format("'{}' is not empty; use --force to write into it anyway", o.out_dir));
+    }
+  }
+  fs::create_directories(dir / "gguf", ec);
+  if (ec) return IoError(fmt::format("cannot create '{}': {}", (dir / "gguf").string(), ec.message()));
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::vector<HfTensor> HfTensors(const Preset& p, int64_t vocab_size) {
+  const uint64_t h = p.hidden, ff = p.intermediate, v = vocab_size;
+  const uint64_t q = p.n_heads * p.head_dim(), kv = p.n_kv_heads * p.head_dim();
+  std::vector<HfTensor> t;
+  t.push_back({"model.embed_tokens.weight", {v, h}});
+  t.push_back({"model.norm.weight", {h}, true});
+  if (!p.tied) t.push_back({"lm_head.weight", {v, h}});
+  for (int64_t l = 0; l < p.n_layers; ++l) {
+    const std::string b = fmt::format("model.layers.{}.", l);
+    t.push_back({b + "input_layernorm.weight", {h}, true});
+    t.push_back({b + "post_attention_layernorm.weight", {h}, true});
+    t.push_back({b + "self_attn.q_proj.weight", {q, h}});
+    t.push_back({b + "self_attn.k_proj.weight", {kv, h}});
+    t.push_back({b + "self_attn.v_proj.weight", {kv, h}});
+    t.push_back({b + "self_attn.o_proj.weight", {h, q}});
+    if (p.qkv_bias) {
+      t.push_back({b + "self_attn.q_proj.bias", {q}});
+      t.push_back({b + "self_attn.k_proj.bias", {kv}});
+      t.push_back({b + "self_attn.v_proj.bias", {kv}});
+    }
+    t.push_back({b + "mlp.gate_proj.weight", {ff, h}});
+    t.push_back({b + "mlp.up_proj.weight", {ff, h}});
+    t.push_back({b + "mlp.down_proj.weight", {h, ff}});
+  }
+  std::sort(t.begin(), t.end(), [](const HfTensor& a, const HfTensor& b) { return a.name < b.name; });
+  return t;
+}
+
+std::vector<float> SynthValues(const HfTensor& t, uint64_t seed) {
+  uint64_t n = 1;
+  for (uint64_t d : t.shape) n *= d;
+  std::vector<float> out(n);
+  NormalSource normal(TensorSeed(seed, t.name));
+  const double offset = t.is_norm ? 1.0 : 0.0;
+  for (float& x : out) x = static_cast<float>(offset + 0.02 * normal.Next());
+  return out;
+}
+
+Status Synthesize(const SynthOptions& o) {
+  ASSIGN_OR_RETURN(const Preset* p, FindPreset(o.arch, o.preset));
+  ASSIGN_OR_RETURN(HfDType hf_dtype, ParseHfDType(o.hf_dtype, p->tiny));
+  ASSIGN_OR_RETURN(std::vector<GgufVariant> variants, ParseVariants(o.gguf, p->tiny));
+  std::string chat_template;
+  if (!o.chat_template_path.empty()) {
+    ASSIGN_OR_RETURN(chat_template, ReadText(o.chat_template_path));
+  }
+  RETURN_IF_ERROR(PrepareDir(o));
+  const fs::path dir(o.out_dir);
+
+  ASSIGN_OR_RETURN(SynthTokenizer tok, BuildSynthTokenizer(std::string(p->arch)));
+  const int64_t vocab_size = p->vocab_size > 0 ? p->vocab_size : static_cast<int64_t>(tok.size());
+  if (vocab_size < static_cast<int64_t>(tok.size())) return InternalError("preset vocab smaller than its tokenizer");
+  const std::string model_name = fmt::format("enclave-synth {} {} seed {}", p->arch, p->name, o.seed);
+
+  std::vector<std::unique_ptr<GgufWriter>> writers;
+  for (const GgufVariant& v : variants) {
+    writers.push_back(std::make_unique<GgufWriter>());
+    AddGgufHparams(*p, vocab_size, v, model_name, *writers.back());
+    AddGgufTokenizer(tok, vocab_size, chat_template, *writers.back());
+    if (p->rope == RopeScaling::kLlama3) {
+      // The converter yields rope_freqs before the model's tensors.
+      const std::vector<float> f = Llama3RopeFactors(*p);
+      RETURN_IF_ERROR(writers.back()->AddTensor(
+          "rope_freqs.weight", DType::kF32, {f.size()},
+          {reinterpret_cast<const uint8_t*>(f.data()), f.size() * sizeof(float)}));
+    }
+  }
+
+  const std::vector<HfTensor> tensors = HfTensors(*p, vocab_size);
+  std::vector<SafetensorsEntry> entries;
+  uint64_t total = 0, done = 0;
+  for (const HfTensor& t : tensors) {
+    entries.push_back({t.name, hf_dtype.st, t.shape});
+    uint64_t n = 1;
+    for (uint64_t d : t.shape) n *= d;
+    total += n;
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> st,
+                   SafetensorsWriter::Create((dir / "model.safetensors").string(), entries, {{"format", "pt"}}));
+  for (const HfTensor& t : tensors) {
+    std::vector<float> values = SynthValues(t, o.seed);
+    RETURN_IF_ERROR(st->Append(ToHfBytes(values, hf_dtype.st)));
+    const std::optional<std::string> gguf_name = GgufTensorName(t.name);
+    if (!gguf_name) return InternalError(fmt::format("no GGUF name for '{}'", t.name));
+    const int64_t cols = static_cast<int64_t>(t.shape.back());
+    if (p->arch == "llama" && t.name.ends_with("q_proj.weight")) values = PermuteRowsForGguf(values, p->n_heads, cols);
+    if (p->arch == "llama" && t.name.ends_with("k_proj.weight")) values = PermuteRowsForGguf(values, p->n_kv_heads, cols);
+    const std::vector<uint64_t> dims(t.shape.rbegin(), t.shape.rend());
+    for (size_t k = 0; k < variants.size(); ++k) {
+      const DType type = t.shape.size() == 1 ? DType::kF32 : GgufTensorType(variants[k], *gguf_name, cols, p->tied);
+      const uint64_t rows = values.size() / cols;
+      std::vector<uint8_t> data(rows * *RowBytes(type, cols));
+      RETURN_IF_ERROR(kernels::QuantizeWeights(type, values, cols, data));
+      RETURN_IF_ERROR(writers[k]->AddTensor(*gguf_name, type, dims, data));
+    }
+    done += values.size();
+    if (o.progress) o.progress(done, total);
+  }
+  RETURN_IF_ERROR(st->Finish());
+  for (size_t k = 0; k < variants.size(); ++k) {
+    RETURN_IF_ERROR(writers[k]->WriteFile((dir / "gguf" / ("model-" + variants[k].name + ".gguf")).string()));
+    writers[k].reset();
+  }
+
+  RETURN_IF_ERROR(WriteText(dir / "config.json", ConfigJson(*p, vocab_size, tok, hf_dtype)));
+  ojson gen;
+  gen["bos_token_id"] = tok.bos();
+  gen["eos_token_id"] = tok.eos();
+  gen["do_sample"] = false;
+  RETURN_IF_ERROR(WriteText(dir / "generation_config.json", gen.dump(2) + "\n"));
+  RETURN_IF_ERROR(WriteText(dir / "tokenizer.json", HfTokenizerJson(tok)));
+  RETURN_IF_ERROR(WriteText(dir / "tokenizer_config.json", HfTokenizerConfigJson(tok, p->max_positions, chat_template)));
+  return Status::Ok();
+}
+
+}  // namespace enclave::synth
