@@ -177,13 +177,14 @@ std::vector<HfTensor> HfTensors(const Preset& p, int64_t vocab_size) {
   return t;
 }
 
-std::vector<float> SynthValues(const HfTensor& t, uint64_t seed) {
+std::vector<float> SynthValues(const HfTensor& t, uint64_t seed, double std) {
   uint64_t n = 1;
   for (uint64_t d : t.shape) n *= d;
   std::vector<float> out(n);
   NormalSource normal(TensorSeed(seed, t.name));
   const double offset = t.is_norm ? 1.0 : 0.0;
-  for (float& x : out) x = static_cast<float>(offset + 0.02 * normal.Next());
+  const double scale = t.is_norm ? 0.02 : std;
+  for (float& x : out) x = static_cast<float>(offset + scale * normal.Next());
   return out;
 }
 
@@ -229,7 +230,7 @@ Status Synthesize(const SynthOptions& o) {
   ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> st,
                    SafetensorsWriter::Create((dir / "model.safetensors").string(), entries, {{"format", "pt"}}));
   for (const HfTensor& t : tensors) {
-    std::vector<float> values = SynthValues(t, o.seed);
+    std::vector<float> values = SynthValues(t, o.seed, o.std);
     RETURN_IF_ERROR(st->Append(ToHfBytes(values, hf_dtype.st)));
     const std::optional<std::string> gguf_name = GgufTensorName(t.name);
     if (!gguf_name) return InternalError(fmt::format("no GGUF name for '{}'", t.name));

@@ -23,6 +23,9 @@ struct SynthOptions {
   std::string hf_dtype;            // "f32", "bf16", "f16"; empty: f32 for tiny presets, bf16 for big
   std::vector<std::string> gguf;   // variants (f32 f16 q8_0 q4_k, or none); empty: all four for
                                    // tiny presets, q4_k for big ones
+  // Standard deviation of weights and biases (norm weights keep 1 + normal(0, 0.02)). Larger values
+  // give peaked output distributions, e.g. for testing quantized variants by top-1 agreement.
+  double std = 0.02;
   bool force = false;              // write into an existing non-empty directory
   std::string chat_template_path;  // optional Jinja file for tokenizer_config.json and GGUF
   // Called after each tensor with (elements done, elements in all); may be empty.
@@ -38,7 +41,7 @@ struct HfTensor {
 // The model's tensors in the order they are written (sorted by name, as transformers saves).
 std::vector<HfTensor> HfTensors(const Preset& p, int64_t vocab_size);
 // The F32 values of one tensor for `seed`, before rounding to the HF dtype.
-std::vector<float> SynthValues(const HfTensor& t, uint64_t seed);
+std::vector<float> SynthValues(const HfTensor& t, uint64_t seed, double std = 0.02);
 
 Status Synthesize(const SynthOptions& options);
 

@@ -59,6 +59,7 @@ void RegisterSynth(CLI::App& app, CommandRegistry& registry) {
   cmd->add_option("--gguf", opt->gguf, "GGUF variants to write: f32,f16,q8_0,q4_k or none (default all four for tiny presets, q4_k for big)")
       ->delimiter(',');
   cmd->add_option("--chat-template", opt->chat_template_path, "Jinja chat template file for tokenizer_config.json and GGUF");
+  cmd->add_option("--std", opt->std, "standard deviation of weights and biases (default 0.02)")->check(CLI::Range(1e-6, 10.0));
   cmd->add_flag("--force", opt->force, "write into an existing non-empty directory (files of the same name are replaced)");
   cmd->callback([opt, list, &registry] {
     if (*list) {
