@@ -214,6 +214,9 @@ class Evaluator {
       if (++iterations_ > limits_.max_loop_iterations) {
         return Error(n.line, fmt::format("more than {} loop iterations", limits_.max_loop_iterations));
       }
+      // jinja2 starts every iteration from the enclosing values: what the body set in the previous
+      // iteration is gone.
+      scopes_.back().clear();
       BindTargets(n, items[k]);
       Value loop = Value::MakeDict();
       loop.Set("index", Value::Int(k + 1));
@@ -677,6 +680,12 @@ class Evaluator {
       List out(v.list->rbegin(), v.list->rend());
       return Value::MakeList(std::move(out));
     }
+    if (f == "reverse" && v.kind == Kind::kString) {
+      std::vector<std::string> cps = CodePoints(v.s);
+      std::string out;
+      for (auto it = cps.rbegin(); it != cps.rend(); ++it) out += *it;
+      return Value::Str(std::move(out));
+    }
     if (f == "map" || f == "selectattr" || f == "rejectattr" || f == "select" || f == "reject") {
       return EvalListFilter(e, v, args);
     }
@@ -811,6 +820,7 @@ class Evaluator {
         return Value::MakeList(std::move(l));
       }
     }
+    if (op == "*" && a.kind == Kind::kInt && b.kind == Kind::kString) std::swap(a, b);
     if (op == "*" && a.kind == Kind::kString && b.kind == Kind::kInt) {
       if (b.i > 0 && a.s.size() * static_cast<uint64_t>(b.i) > limits_.max_output_bytes) return Error(e.line, "string repetition too long");
       std::string r;
@@ -826,6 +836,19 @@ class Evaluator {
                                           : __builtin_mul_overflow(a.i, b.i, &r);
         if (overflow) return Error(e.line, "integer overflow");
         return Value::Int(r);
+      }
+      if (op == "**") {
+        if (ints && b.i >= 0) {
+          if (a.i == 0 || a.i == 1) return Value::Int(b.i == 0 ? 1 : a.i);
+          if (a.i == -1) return Value::Int(b.i % 2 == 0 ? 1 : -1);
+          int64_t p = 1;  // |a| >= 2: overflows within 63 steps
+          for (int64_t k = 0; k < b.i; ++k) {
+            if (__builtin_mul_overflow(p, a.i, &p)) return Error(e.line, "integer overflow");
+          }
+          return Value::Int(p);
+        }
+        if (a.AsDouble() == 0 && b.AsDouble() < 0) return Error(e.line, "zero to a negative power");
+        return Value::Float(std::pow(a.AsDouble(), b.AsDouble()));
       }
       if (op == "+") return Value::Float(a.AsDouble() + b.AsDouble());
       if (op == "-") return Value::Float(a.AsDouble() - b.AsDouble());

@@ -156,6 +156,7 @@ void JsonDump(const Value& v, int indent, int level, std::string* out) {
 
 std::string PythonRepr(const Value& v) {
   if (v.kind == Value::Kind::kString) return ReprString(v.s);
+  if (v.kind == Value::Kind::kUndefined) return "Undefined";  // jinja2's Undefined inside a printed list
   return ToPythonString(v);
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "chat/builtin_templates.h"
+#include "chat/jinja.h"
 #include "test_util.h"
 #include "tokenizer/tokenizer_loader.h"
 

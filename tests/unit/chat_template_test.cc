@@ -162,3 +162,49 @@ TEST(ChatTemplateTest, VariablesPassedLikeTransformers) {
 
 }  // namespace
 }  // namespace enclave::chat
+
+namespace enclave::chat {
+namespace {
+
+Result<std::string> Render(const std::string& source) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Template> t, Template::Parse(source));
+  return t->Render(Value::MakeDict());
+}
+
+// Expected values below are what jinja2 3.1.6 prints for the same sources.
+// Regression: string literals are decoded like Python's unicode-escape codec (\u, \x, octal, and
+// unknown escapes kept with their backslash), not by dropping the backslash.
+TEST(ChatTemplateTest, StringLiteralEscapes) {
+  auto r = Render(R"({{ 'a\u00e9b' }}|{{ '\x41\101\U0001F600' }}|{{ 'x\dy' }}|{{ '\'' }}|{{ "\"q\"" }}|{{ '\\' }})");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, "a\xC3\xA9" "b|AA\xF0\x9F\x98\x80|x\\dy|'|\"q\"|\\");
+  EXPECT_FALSE(Render(R"({{ '\u12' }})").ok());
+  EXPECT_FALSE(Render(R"({{ '\ud800' }})").ok());  // Python keeps a lone surrogate; UTF-8 cannot
+}
+
+// Regression: what a loop body sets does not survive into the next iteration.
+TEST(ChatTemplateTest, LoopBodyAssignmentsResetEachIteration) {
+  auto r = Render(
+      "{% set x = 0 %}{% for i in [1, 2] %}{{ x }}{% set x = i %}{{ x }}{% endfor %}{{ x }}|"
+      "{% for i in [1, 2] %}[{{ y }}]{% set y = i %}{% endfor %}[{{ y }}]");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, "01020|[][][]");
+}
+
+// Regression: a sign binds before filters (`-1 | abs` is abs(-1)); `**`, exponent literals,
+// int * str, reversed strings and Undefined inside printed lists.
+TEST(ChatTemplateTest, OperatorsAndLiteralsLikeJinja2) {
+  auto r = Render(
+      "{{ -1 | abs }} {{ -2 ** 2 }} {{ 2 ** 3 ** 2 }} {{ 2 ** -1 }} {{ 0 ** 0 }} {{ 1e3 }} {{ 2.5E-3 }} {{ 1e20 }} "
+      "{{ 3 * 'ab' }} {{ 'abc' | reverse }} {{ [{'a': 1}] | map(attribute='b') | list }}");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, "1 4 64 0.5 1 1000.0 0.0025 1e+20 ababab cba [Undefined]");
+  EXPECT_FALSE(Render("{{ 3 ** 100 }}").ok());  // Python has big integers; we refuse rather than wrap
+  EXPECT_FALSE(Render("{{ 0 ** -1 }}").ok());
+  auto chained = Template::Parse("{{ 1 < 2 < 3 }}");
+  ASSERT_FALSE(chained.ok());
+  EXPECT_NE(chained.status().message().find("chained comparison"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace enclave::chat
