@@ -1,8 +1,11 @@
 // Rendering a model's own chat template (Jinja, from GGUF tokenizer.chat_template or
 // tokenizer_config.json) with the variables Hugging Face apply_chat_template passes: messages,
-// add_generation_prompt, bos_token, eos_token, tools (when given).
+// tools and documents (None when absent), add_generation_prompt, bos_token, eos_token, and any
+// extra keyword arguments (date_string, builtin_tools, ...), plus the strftime_now() global.
 #pragma once
 
+#include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,7 +20,9 @@ struct ChatRenderOptions {
   bool add_generation_prompt = false;
   std::string bos_token;
   std::string eos_token;
-  nlohmann::ordered_json tools;  // null: not passed to the template (so `tools is defined` is false)
+  nlohmann::ordered_json tools;            // null: passed as None, as transformers does
+  nlohmann::ordered_json extra_variables;  // null or an object: apply_chat_template(**kwargs)
+  std::optional<std::tm> now;              // strftime_now's clock; unset: the local time
   RenderLimits limits;
 };
 

@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,8 +32,10 @@ class Template {
   static Result<std::unique_ptr<Template>> Parse(std::string_view source);
   ~Template();
 
-  // `context` is a dict of top-level variables.
-  Result<std::string> Render(const Value& context, const RenderLimits& limits = {}) const;
+  // `context` is a dict of top-level variables. `now` is the clock of strftime_now(); unset, the
+  // local time at the call (what transformers does).
+  Result<std::string> Render(const Value& context, const RenderLimits& limits = {},
+                             std::optional<std::tm> now = std::nullopt) const;
 
  private:
   Template() = default;

@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <ctime>
+#include <optional>
 #include <unordered_set>
 
 #include "chat/jinja.h"
@@ -47,13 +50,15 @@ std::string KindName(const Value& v) {
     case Kind::kList: return "list";
     case Kind::kDict: return "dict";
     case Kind::kNamespace: return "namespace";
+    case Kind::kFunction: return "function";
   }
   return "?";
 }
 
 class Evaluator {
  public:
-  Evaluator(const RenderLimits& limits, const Value& context) : limits_(limits) {
+  Evaluator(const RenderLimits& limits, const Value& context, std::optional<std::tm> now)
+      : limits_(limits), now_(now) {
     scopes_.emplace_back();
     if (context.dict) {
       for (const auto& [k, v] : *context.dict) scopes_.back().emplace_back(k, v);
@@ -209,6 +214,9 @@ class Evaluator {
       if (++iterations_ > limits_.max_loop_iterations) {
         return Error(n.line, fmt::format("more than {} loop iterations", limits_.max_loop_iterations));
       }
+      // jinja2 starts every iteration from the enclosing values: what the body set in the previous
+      // iteration is gone.
+      scopes_.back().clear();
       BindTargets(n, items[k]);
       Value loop = Value::MakeDict();
       loop.Set("index", Value::Int(k + 1));
@@ -248,6 +256,21 @@ class Evaluator {
     return false;
   }
 
+  static bool HoldsFunction(const Value& v, int depth, std::unordered_set<const void*>& seen) {
+    if (v.kind == Kind::kFunction || depth > 64) return true;
+    if (v.list && seen.insert(v.list.get()).second) {
+      for (const auto& x : *v.list) {
+        if (HoldsFunction(x, depth + 1, seen)) return true;
+      }
+    }
+    if (v.dict && seen.insert(v.dict.get()).second) {
+      for (const auto& kv : *v.dict) {
+        if (HoldsFunction(kv.second, depth + 1, seen)) return true;
+      }
+    }
+    return false;
+  }
+
   void BindTargets(const Node& n, const Value& item) {
     if (n.targets.size() == 1) {
       Assign(n.targets[0], item);
@@ -271,6 +294,7 @@ class Evaluator {
       case Expr::Kind::kLiteral: return e.literal;
       case Expr::Kind::kName: {
         if (Value* v = Lookup(e.name)) return *v;
+        if (IsGlobalFunction(e.name)) return Value::Function(e.name);
         return Value::Undefined();
       }
       case Expr::Kind::kAttr: {
@@ -415,10 +439,19 @@ class Evaluator {
     return Value::Undefined();
   }
 
+  static bool IsGlobalFunction(const std::string& name) {
+    return name == "namespace" || name == "range" || name == "raise_exception" || name == "strftime_now";
+  }
+
   Result<Value> EvalCall(const Expr& e) {
     ASSIGN_OR_RETURN(std::vector<Value> args, EvalArgs(e));
-    if (e.a->kind == Expr::Kind::kName && !Lookup(e.a->name)) {
-      const std::string& fn = e.a->name;
+    if (e.a->kind == Expr::Kind::kAttr) {
+      ASSIGN_OR_RETURN(Value obj, Eval(*e.a->a));
+      return CallMethod(e, obj, e.a->name, args);
+    }
+    ASSIGN_OR_RETURN(Value callee, Eval(*e.a));
+    if (callee.kind == Kind::kFunction) {
+      const std::string& fn = callee.s;
       if (fn == "namespace") {
         Value ns = Value::MakeNamespace();
         for (const auto& a : args) {
@@ -449,13 +482,34 @@ class Evaluator {
         return InvalidArgumentError(fmt::format("chat template raised an error: {}",
                                                 args.empty() ? "" : ToPythonString(args[0])));
       }
-      return Error(e.line, fmt::format("unknown function '{}'", fn));
+      if (fn == "strftime_now") {
+        if (args.size() != 1 || args[0].kind != Kind::kString) return Error(e.line, "strftime_now() takes one format string");
+        return StrftimeNow(e.line, args[0].s);
+      }
     }
-    if (e.a->kind == Expr::Kind::kAttr) {
-      ASSIGN_OR_RETURN(Value obj, Eval(*e.a->a));
-      return CallMethod(e, obj, e.a->name, args);
+    if (e.a->kind == Expr::Kind::kName && callee.IsUndefined()) {
+      return Error(e.line, fmt::format("unknown function '{}'", e.a->name));
     }
-    return Error(e.line, "this value cannot be called");
+    return Error(e.line, fmt::format("a value of type {} cannot be called", KindName(callee)));
+  }
+
+  // transformers' strftime_now: datetime.now().strftime(format). Python hands the format to the C
+  // library's strftime in the C locale, as we do.
+  Result<Value> StrftimeNow(int line, const std::string& format) {
+    if (format.size() > 256) return Error(line, "strftime_now() format longer than 256 bytes");
+    std::tm tm{};
+    if (now_) {
+      tm = *now_;
+    } else {
+      const std::time_t t = std::time(nullptr);
+      if (localtime_r(&t, &tm) == nullptr) return Error(line, "strftime_now(): the local time is unavailable");
+    }
+    if (format.empty()) return Value::Str("");
+    std::string buf(format.size() * 16 + 64, '\0');  // the longest expansion (%c) is under 64 bytes
+    const size_t n = std::strftime(buf.data(), buf.size(), format.c_str(), &tm);
+    if (n == 0) return Error(line, fmt::format("strftime_now(): format '{}' gives no output", format));
+    buf.resize(n);
+    return Value::Str(std::move(buf));
   }
 
   Result<Value> CallMethod(const Expr& e, const Value& obj, const std::string& m, const std::vector<Value>& args) {
@@ -566,6 +620,8 @@ class Evaluator {
       return Error(e.line, fmt::format("a value of type {} has no length", KindName(v)));
     }
     if (f == "tojson") {
+      std::unordered_set<const void*> seen;
+      if (HoldsFunction(v, 0, seen)) return Error(e.line, "tojson: the value holds a function or nests deeper than 64 levels");
       ASSIGN_OR_RETURN(Value indent, Kwarg(e, "indent"));
       if (indent.IsUndefined() && !args.empty()) indent = args[0];
       return Value::Str(ToJson(v, indent.kind == Kind::kInt ? static_cast<int>(indent.i) : -1));
@@ -624,7 +680,15 @@ class Evaluator {
       List out(v.list->rbegin(), v.list->rend());
       return Value::MakeList(std::move(out));
     }
-    if (f == "map" || f == "selectattr" || f == "rejectattr") return EvalListFilter(e, v, args);
+    if (f == "reverse" && v.kind == Kind::kString) {
+      std::vector<std::string> cps = CodePoints(v.s);
+      std::string out;
+      for (auto it = cps.rbegin(); it != cps.rend(); ++it) out += *it;
+      return Value::Str(std::move(out));
+    }
+    if (f == "map" || f == "selectattr" || f == "rejectattr" || f == "select" || f == "reject") {
+      return EvalListFilter(e, v, args);
+    }
     return Error(e.line, fmt::format("unsupported filter '{}'", f));
   }
 
@@ -638,6 +702,18 @@ class Evaluator {
       for (const auto& item : *v.list) {
         ASSIGN_OR_RETURN(Value x, GetAttr(e.line, item, attr.s));
         out.push_back(std::move(x));
+      }
+      return Value::MakeList(std::move(out));
+    }
+    if (e.name == "select" || e.name == "reject") {
+      // select(test[, args...]): items for which the test holds; no test: truthy items.
+      for (const auto& item : *v.list) {
+        bool keep = item.Truthy();
+        if (!args.empty()) {
+          ASSIGN_OR_RETURN(keep, ApplyTest(e.line, ToPythonString(args[0]), item,
+                                           std::vector<Value>(args.begin() + 1, args.end())));
+        }
+        if (keep == (e.name == "select")) out.push_back(item);
       }
       return Value::MakeList(std::move(out));
     }
@@ -744,6 +820,7 @@ class Evaluator {
         return Value::MakeList(std::move(l));
       }
     }
+    if (op == "*" && a.kind == Kind::kInt && b.kind == Kind::kString) std::swap(a, b);
     if (op == "*" && a.kind == Kind::kString && b.kind == Kind::kInt) {
       if (b.i > 0 && a.s.size() * static_cast<uint64_t>(b.i) > limits_.max_output_bytes) return Error(e.line, "string repetition too long");
       std::string r;
@@ -759,6 +836,19 @@ class Evaluator {
                                           : __builtin_mul_overflow(a.i, b.i, &r);
         if (overflow) return Error(e.line, "integer overflow");
         return Value::Int(r);
+      }
+      if (op == "**") {
+        if (ints && b.i >= 0) {
+          if (a.i == 0 || a.i == 1) return Value::Int(b.i == 0 ? 1 : a.i);
+          if (a.i == -1) return Value::Int(b.i % 2 == 0 ? 1 : -1);
+          int64_t p = 1;  // |a| >= 2: overflows within 63 steps
+          for (int64_t k = 0; k < b.i; ++k) {
+            if (__builtin_mul_overflow(p, a.i, &p)) return Error(e.line, "integer overflow");
+          }
+          return Value::Int(p);
+        }
+        if (a.AsDouble() == 0 && b.AsDouble() < 0) return Error(e.line, "zero to a negative power");
+        return Value::Float(std::pow(a.AsDouble(), b.AsDouble()));
       }
       if (op == "+") return Value::Float(a.AsDouble() + b.AsDouble());
       if (op == "-") return Value::Float(a.AsDouble() - b.AsDouble());
@@ -789,6 +879,7 @@ class Evaluator {
   }
 
   const RenderLimits& limits_;
+  const std::optional<std::tm> now_;
   std::vector<std::vector<std::pair<std::string, Value>>> scopes_;
   std::string out_;
   uint64_t iterations_ = 0;
@@ -797,8 +888,9 @@ class Evaluator {
 
 }  // namespace
 
-Result<std::string> Template::Render(const Value& context, const RenderLimits& limits) const {
-  Evaluator ev(limits, context);
+Result<std::string> Template::Render(const Value& context, const RenderLimits& limits,
+                                     std::optional<std::tm> now) const {
+  Evaluator ev(limits, context, now);
   ASSIGN_OR_RETURN(auto flow, ev.Exec(*root_));
   (void)flow;
   return ev.TakeOutput();

@@ -19,6 +19,81 @@ bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || 
 
 // Splits a template into text and tag tokens, applying whitespace control, trim_blocks and
 // lstrip_blocks as jinja2 does for Hugging Face chat templates.
+// A string literal's body decoded as jinja2 decodes it (Python's "unicode-escape" codec): \n \t
+// \r \\ \' \" \a \b \f \v, \xHH, \uHHHH, \UHHHHHHHH, octal \ooo, and a backslash
+// before any other character kept as written.
+Result<std::string> Unescape(std::string_view body) {
+  std::string out;
+  auto append_code_point = [&out](uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  };
+  for (size_t i = 0; i < body.size(); ++i) {
+    if (body[i] != '\\' || i + 1 == body.size()) {
+      out += body[i];
+      continue;
+    }
+    const char e = body[++i];
+    switch (e) {
+      case '\n': break;  // a backslash-newline continues the line
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      case 'a': out += '\a'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'v': out += '\v'; break;
+      case '\\': case '\'': case '"': out += e; break;
+      case 'x': case 'u': case 'U': {
+        const size_t digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
+        uint32_t cp = 0;
+        if (i + digits >= body.size()) {
+          return InvalidArgumentError(fmt::format("truncated \\{} escape in a string literal", e));
+        }
+        for (size_t k = 1; k <= digits; ++k) {
+          const char h = body[i + k];
+          if (!std::isxdigit(static_cast<unsigned char>(h))) {
+            return InvalidArgumentError(fmt::format("truncated \\{} escape in a string literal", e));
+          }
+          cp = cp * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(h)) ? h - '0'
+                                                                                             : (h | 0x20) - 'a' + 10);
+        }
+        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+          return InvalidArgumentError("a string literal escapes a code point that UTF-8 cannot hold");
+        }
+        append_code_point(cp);
+        i += digits;
+        break;
+      }
+      default:
+        if (e >= '0' && e <= '7') {
+          uint32_t cp = static_cast<uint32_t>(e - '0');
+          for (int k = 0; k < 2 && i + 1 < body.size() && body[i + 1] >= '0' && body[i + 1] <= '7'; ++k) {
+            cp = cp * 8 + static_cast<uint32_t>(body[++i] - '0');
+          }
+          append_code_point(cp);
+        } else {
+          out += '\\';
+          out += e;
+        }
+    }
+  }
+  return out;
+}
+
 class Lexer {
  public:
   explicit Lexer(std::string_view source) {
@@ -100,18 +175,12 @@ class Lexer {
           break;
         }
         if (c == '\'' || c == '"') {
-          std::string s;
           size_t q = p + 1;
-          for (; q < src_.size() && src_[q] != c; ++q) {
-            if (src_[q] == '\\' && q + 1 < src_.size()) {
-              const char e = src_[++q];
-              s += e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e;
-            } else {
-              s += src_[q];
-            }
-          }
+          while (q < src_.size() && src_[q] != c) q += src_[q] == '\\' ? 2 : 1;
           if (q >= src_.size()) return Error("unterminated string literal");
-          out.push_back({Token::Type::kString, s, line_});
+          auto s = Unescape(std::string_view(src_).substr(p + 1, q - p - 1));
+          if (!s.ok()) return Error(s.status().message());
+          out.push_back({Token::Type::kString, std::move(*s), line_});
           p = q + 1;
         } else if (std::isdigit(static_cast<unsigned char>(c))) {
           size_t q = p;
@@ -121,6 +190,16 @@ class Lexer {
                                       std::isdigit(static_cast<unsigned char>(src_[q + 1]))))) {
             is_float |= src_[q] == '.';
             ++q;
+          }
+          // An exponent (1e20, 2.5E-3) makes a float, as in jinja2's lexer.
+          if (q < src_.size() && (src_[q] == 'e' || src_[q] == 'E')) {
+            size_t r = q + 1;
+            if (r < src_.size() && (src_[r] == '+' || src_[r] == '-')) ++r;
+            if (r < src_.size() && std::isdigit(static_cast<unsigned char>(src_[r]))) {
+              while (r < src_.size() && std::isdigit(static_cast<unsigned char>(src_[r]))) ++r;
+              is_float = true;
+              q = r;
+            }
           }
           std::string num = src_.substr(p, q - p);
           std::erase(num, '_');
@@ -361,9 +440,15 @@ class Parser {
     }
     return ParseCompare();
   }
+  // A chain `a < b < c` means `a < b and b < c` in jinja2; it is refused rather than evaluated
+  // as `(a < b) < c`.
   Result<ExprPtr> ParseCompare() {
     ASSIGN_OR_RETURN(ExprPtr left, ParseConcat());
-    for (;;) {
+    for (int n = 0;; ++n) {
+      if (n == 1 && (IsOp("==") || IsOp("!=") || IsOp("<") || IsOp(">") || IsOp("<=") || IsOp(">=") ||
+                     IsName("in") || (IsName("not") && IsName("in", 1)))) {
+        return Error(Peek(), "unsupported construct: chained comparison");
+      }
       std::string op;
       if (IsOp("==") || IsOp("!=") || IsOp("<") || IsOp(">") || IsOp("<=") || IsOp(">=")) {
         op = Next().text;
@@ -401,21 +486,39 @@ class Parser {
     return left;
   }
   Result<ExprPtr> ParseMul() {
-    ASSIGN_OR_RETURN(ExprPtr left, ParseUnary());
+    ASSIGN_OR_RETURN(ExprPtr left, ParsePow());
     while (IsOp("*") || IsOp("/") || IsOp("//") || IsOp("%")) {
       const std::string op = Next().text;
-      ASSIGN_OR_RETURN(ExprPtr right, ParseUnary());
+      ASSIGN_OR_RETURN(ExprPtr right, ParsePow());
       left = Binary(op, std::move(left), std::move(right));
     }
     return left;
   }
-  Result<ExprPtr> ParseUnary() {
+  // `**` binds tighter than `*` and, unlike Python, groups left to right and after the sign
+  // (`-2 ** 2` is 4), as jinja2 parses it.
+  Result<ExprPtr> ParsePow() {
+    ASSIGN_OR_RETURN(ExprPtr left, ParseUnary());
+    while (IsOp("**")) {
+      Next();
+      ASSIGN_OR_RETURN(ExprPtr right, ParseUnary());
+      left = Binary("**", std::move(left), std::move(right));
+    }
+    return left;
+  }
+  // As jinja2's parse_unary: a sign applies to the operand before its filters and tests
+  // (`-1 | abs` is abs(-1)).
+  Result<ExprPtr> ParseUnary(bool with_filters = true) {
+    ExprPtr e;
     if (IsOp("-") || IsOp("+")) {
       const std::string op = Next().text;
-      ASSIGN_OR_RETURN(ExprPtr e, ParseUnary());
-      return Unary(op, std::move(e));
+      if (++depth_ > kMaxParseDepth) return Error(Peek(), "expression nested too deeply");
+      ASSIGN_OR_RETURN(ExprPtr operand, ParseUnary(false));
+      --depth_;
+      e = Unary(op, std::move(operand));
+    } else {
+      ASSIGN_OR_RETURN(e, ParsePostfix());
     }
-    ASSIGN_OR_RETURN(ExprPtr e, ParsePostfix());
+    if (!with_filters) return e;
     // Filters and tests bind tighter than arithmetic on their left operand in jinja2's grammar for
     // our purposes: `x|length > 0`, `x is defined`.
     for (;;) {

@@ -38,7 +38,8 @@ bool Value::Truthy() const {
     case Kind::kString: return !s.empty();
     case Kind::kList: return !list->empty();
     case Kind::kDict: return !dict->empty();
-    case Kind::kNamespace: return true;
+    case Kind::kNamespace:
+    case Kind::kFunction: return true;
   }
   return false;
 }
@@ -119,6 +120,7 @@ void JsonDump(const Value& v, int indent, int level, std::string* out) {
   const char* item_sep = indent >= 0 ? "," : ", ";
   switch (v.kind) {
     case Value::Kind::kUndefined:
+    case Value::Kind::kFunction:  // the evaluator refuses these before dumping
     case Value::Kind::kNone: *out += "null"; break;
     case Value::Kind::kBool: *out += v.b ? "true" : "false"; break;
     case Value::Kind::kInt: *out += std::to_string(v.i); break;
@@ -154,6 +156,7 @@ void JsonDump(const Value& v, int indent, int level, std::string* out) {
 
 std::string PythonRepr(const Value& v) {
   if (v.kind == Value::Kind::kString) return ReprString(v.s);
+  if (v.kind == Value::Kind::kUndefined) return "Undefined";  // jinja2's Undefined inside a printed list
   return ToPythonString(v);
 }
 
@@ -178,6 +181,7 @@ std::string ToPythonString(const Value& v) {
       return s + "}";
     }
     case Value::Kind::kNamespace: return "<Namespace>";
+    case Value::Kind::kFunction: return "<function " + v.s + ">";
   }
   return "";
 }
@@ -209,6 +213,7 @@ bool Equal(const Value& a, const Value& b) {
       }
       return true;
     case Value::Kind::kNamespace: return a.dict == b.dict;
+    case Value::Kind::kFunction: return a.s == b.s;
     default: return false;
   }
 }

@@ -18,7 +18,9 @@ using List = std::vector<Value>;
 using Dict = std::vector<std::pair<std::string, Value>>;  // insertion order, like Python dicts
 
 struct Value {
-  enum class Kind { kUndefined, kNone, kBool, kInt, kFloat, kString, kList, kDict, kNamespace };
+  // kFunction: one of the interpreter's global functions (range, namespace, raise_exception,
+  // strftime_now), named by `s`; it exists so that `strftime_now is defined` holds, as in transformers.
+  enum class Kind { kUndefined, kNone, kBool, kInt, kFloat, kString, kList, kDict, kNamespace, kFunction };
   Kind kind = Kind::kUndefined;
   bool b = false;
   int64_t i = 0;
@@ -35,6 +37,7 @@ struct Value {
   static Value Str(std::string x) { Value v; v.kind = Kind::kString; v.s = std::move(x); return v; }
   static Value MakeList(List x = {}) { Value v; v.kind = Kind::kList; v.list = std::make_shared<List>(std::move(x)); return v; }
   static Value MakeDict(Dict x = {}) { Value v; v.kind = Kind::kDict; v.dict = std::make_shared<Dict>(std::move(x)); return v; }
+  static Value Function(std::string name) { Value v; v.kind = Kind::kFunction; v.s = std::move(name); return v; }
   static Value MakeNamespace() { Value v; v.kind = Kind::kNamespace; v.dict = std::make_shared<Dict>(); return v; }
   static Value FromJson(const nlohmann::ordered_json& j);
 

@@ -1,5 +1,6 @@
-// `enclave template -m MODEL --messages conv.json [--generation-prompt]`: render a conversation
-// with the model's own chat template.
+// `enclave template -m MODEL --messages conv.json [--generation-prompt] [--chat-template NAME|FILE]`:
+// render a conversation with the model's own chat template, or a built-in one for models that
+// ship none (chat/builtin_templates.h).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "chat/builtin_templates.h"
 #include "chat/chat_template.h"
 #include "format/json_limits.h"
 #include "tokenizer/tokenizer_loader.h"
@@ -21,7 +23,30 @@ struct TemplateOptions {
   std::string model;
   std::string messages;
   bool generation_prompt = false;
+  std::string chat_template;  // a built-in name or a Jinja file; empty: the model's own
 };
+
+// The template text to render with: --chat-template (a built-in name first, then a file), else the
+// model's own, else the built-in of its family with a note on stderr.
+Result<std::string> ChooseTemplate(const TemplateOptions& opt, const tokenizer::Tokenizer& tok) {
+  if (!opt.chat_template.empty()) {
+    if (const chat::BuiltinTemplate* b = chat::FindBuiltinTemplate(opt.chat_template)) return std::string(b->text);
+    std::ifstream in(opt.chat_template, std::ios::binary);
+    if (!in) {
+      return NotFoundError("--chat-template '" + opt.chat_template + "' is neither a built-in template (" +
+                           chat::BuiltinTemplateNames() + ") nor a readable file");
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  if (!tok.chat_template().empty()) return tok.chat_template();
+  ASSIGN_OR_RETURN(const chat::BuiltinTemplate* b, chat::FallbackTemplate(chat::HintsFromTokenizer(tok)));
+  std::fprintf(stderr, "note: '%s' carries no chat template; using the built-in '%.*s' template (%.*s)\n",
+               opt.model.c_str(), static_cast<int>(b->name.size()), b->name.data(),
+               static_cast<int>(b->source.size()), b->source.data());
+  return std::string(b->text);
+}
 
 int RunTemplate(const TemplateOptions& opt) {
   auto tok = tokenizer::LoadTokenizer(opt.model);
@@ -29,9 +54,9 @@ int RunTemplate(const TemplateOptions& opt) {
     std::fprintf(stderr, "error: %s\n", tok.status().message().c_str());
     return 1;
   }
-  if ((*tok)->chat_template().empty()) {
-    std::fprintf(stderr, "error: '%s' carries no chat template (GGUF tokenizer.chat_template or tokenizer_config.json "
-                 "chat_template); built-in fallback templates are not implemented yet\n", opt.model.c_str());
+  auto source = ChooseTemplate(opt, **tok);
+  if (!source.ok()) {
+    std::fprintf(stderr, "error: %s\n", source.status().message().c_str());
     return 1;
   }
   std::ifstream in(opt.messages, std::ios::binary);
@@ -46,13 +71,17 @@ int RunTemplate(const TemplateOptions& opt) {
     std::fprintf(stderr, "error: %s\n", parsed.status().message().c_str());
     return 1;
   }
-  // Either a list of messages or {"messages": [...], "tools": [...]}.
+  // Either a list of messages or {"messages": [...], "tools": [...], other variables...}: other keys
+  // reach the template like apply_chat_template's keyword arguments (date_string, builtin_tools).
   nlohmann::ordered_json doc = nlohmann::ordered_json::parse(parsed->dump());
   nlohmann::ordered_json messages = doc;
   chat::ChatRenderOptions ro;
   if (doc.is_object()) {
     messages = doc.value("messages", nlohmann::ordered_json());
-    if (doc.contains("tools")) ro.tools = doc["tools"];
+    ro.tools = doc.value("tools", nlohmann::ordered_json());
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+      if (it.key() != "messages" && it.key() != "tools") ro.extra_variables[it.key()] = it.value();
+    }
   }
   ro.add_generation_prompt = opt.generation_prompt;
   auto text_of = [&](std::optional<tokenizer::TokenId> id) {
@@ -62,7 +91,7 @@ int RunTemplate(const TemplateOptions& opt) {
   };
   ro.bos_token = text_of((*tok)->bos());
   ro.eos_token = text_of((*tok)->eos());
-  auto out = chat::RenderChatTemplate((*tok)->chat_template(), messages, ro);
+  auto out = chat::RenderChatTemplate(*source, messages, ro);
   if (!out.ok()) {
     std::fprintf(stderr, "error: %s\n", out.status().message().c_str());
     return 1;
@@ -82,8 +111,12 @@ void RegisterTemplate(CLI::App& app, CommandRegistry& registry) {
   cmd->add_option("-m,--model", opt->model, "GGUF file or directory with tokenizer.json + tokenizer_config.json")
       ->required();
   cmd->add_option("--messages", opt->messages,
-                  "JSON file: a list of {\"role\", \"content\"} messages, or {\"messages\": [...], \"tools\": [...]}")
+                  "JSON file: a list of {\"role\", \"content\"} messages, or {\"messages\": [...], \"tools\": [...]} "
+                  "where further keys are template variables (date_string, builtin_tools, ...)")
       ->required();
+  cmd->add_option("--chat-template", opt->chat_template,
+                  "use this template instead of the model's: a built-in (" + chat::BuiltinTemplateNames() +
+                      ") or a Jinja file; models without a template get their family's built-in");
   cmd->add_flag("--generation-prompt", opt->generation_prompt, "end with the assistant's turn opener");
   cmd->callback([opt, &registry] { registry.exit_code = RunTemplate(*opt); });
 }
