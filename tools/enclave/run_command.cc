@@ -17,6 +17,7 @@
 #include "tokenizer/reasoning_split.h"
 #include "tools/enclave/commands.h"
 #include "tools/enclave/model_loading.h"
+#include "tools/enclave/template_choice.h"
 
 namespace enclave::cli {
 namespace {
@@ -27,6 +28,7 @@ struct RunOptions {
   std::string prompt_file;
   bool chat = false;
   std::string system;
+  std::string chat_template;  // built-in name or Jinja file; empty: the model's own
   int32_t n_predict = -1;
   float temperature = 0.8f;
   int32_t top_k = 40;
@@ -106,8 +108,9 @@ int RunPrompt(const RunOptions& o, LoadedModel& m) {
 // cache already holds (the common prefix) are not recomputed.
 int RunChat(const RunOptions& o, LoadedModel& m) {
   const tokenizer::Tokenizer& tok = m.model->tokenizer();
-  const std::string& tmpl = m.model->chat_template();
-  if (tmpl.empty()) return Fail("the model has no chat template (tokenizer.chat_template); use -p instead");
+  auto chosen = ChooseChatTemplate(o.chat_template, o.model.path, tok);
+  if (!chosen.ok()) return Fail(chosen.status().message());
+  const std::string& tmpl = *chosen;
   chat::ChatRenderOptions render;
   render.add_generation_prompt = true;
   if (tok.bos()) render.bos_token = tok.TokenText(*tok.bos());
@@ -187,6 +190,8 @@ void RegisterRun(CLI::App& app, CommandRegistry& registry) {
   f->excludes(c);
   p->excludes(f);
   cmd->add_option("--system", opt->system, "system message for --chat");
+  cmd->add_option("--chat-template", opt->chat_template,
+                  "for --chat: a built-in template name or a Jinja file (default: the model's own, else its family's)");
   cmd->add_option("-n,--n-predict", opt->n_predict, "tokens to generate (-1: until end of turn or context)")
       ->capture_default_str();
   cmd->add_option("--temp", opt->temperature, "temperature (0: greedy)")->capture_default_str();

@@ -15,6 +15,7 @@
 #include "format/json_limits.h"
 #include "tokenizer/tokenizer_loader.h"
 #include "tools/enclave/commands.h"
+#include "tools/enclave/template_choice.h"
 
 namespace enclave::cli {
 namespace {
@@ -26,27 +27,6 @@ struct TemplateOptions {
   std::string chat_template;  // a built-in name or a Jinja file; empty: the model's own
 };
 
-// The template text to render with: --chat-template (a built-in name first, then a file), else the
-// model's own, else the built-in of its family with a note on stderr.
-Result<std::string> ChooseTemplate(const TemplateOptions& opt, const tokenizer::Tokenizer& tok) {
-  if (!opt.chat_template.empty()) {
-    if (const chat::BuiltinTemplate* b = chat::FindBuiltinTemplate(opt.chat_template)) return std::string(b->text);
-    std::ifstream in(opt.chat_template, std::ios::binary);
-    if (!in) {
-      return NotFoundError("--chat-template '" + opt.chat_template + "' is neither a built-in template (" +
-                           chat::BuiltinTemplateNames() + ") nor a readable file");
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-  if (!tok.chat_template().empty()) return tok.chat_template();
-  ASSIGN_OR_RETURN(const chat::BuiltinTemplate* b, chat::FallbackTemplate(chat::HintsFromTokenizer(tok)));
-  std::fprintf(stderr, "note: '%s' carries no chat template; using the built-in '%.*s' template (%.*s)\n",
-               opt.model.c_str(), static_cast<int>(b->name.size()), b->name.data(),
-               static_cast<int>(b->source.size()), b->source.data());
-  return std::string(b->text);
-}
 
 int RunTemplate(const TemplateOptions& opt) {
   auto tok = tokenizer::LoadTokenizer(opt.model);
@@ -54,7 +34,7 @@ int RunTemplate(const TemplateOptions& opt) {
     std::fprintf(stderr, "error: %s\n", tok.status().message().c_str());
     return 1;
   }
-  auto source = ChooseTemplate(opt, **tok);
+  auto source = ChooseChatTemplate(opt.chat_template, opt.model, **tok);
   if (!source.ok()) {
     std::fprintf(stderr, "error: %s\n", source.status().message().c_str());
     return 1;
