@@ -426,6 +426,15 @@ TEST(SamplerTest, PenaltyWindowKeepsLastN) {
   ExpectAdjusted(off, logits, logits);
 }
 
+TEST(SamplerTest, HugePenaltyWindowCostsNothingUpFront) {
+  // penalty_last_n comes from requests; a window far beyond any generation must not be reserved.
+  SamplingParams p = PenaltyParams();
+  p.penalty_last_n = 2000000000;
+  Sampler s = Make(p, 5);
+  s.Accept(3);
+  ExpectAdjusted(s, {2.0f, -1.0f, 0.5f, 3.0f, 0.0f}, {2.0f, -1.0f, 0.5f, 0.75f, 0.0f});
+}
+
 TEST(SamplerTest, PromptTokensCountOnlyWhenAsked) {
   const std::vector<float> logits = {2.0f, -1.0f, 0.5f, 3.0f, 0.0f};
   const std::vector<int32_t> prompt = {3};
