@@ -44,8 +44,8 @@ class Sampler {
 
   // Picks a token from `logits` (F32 [n_vocab]). Errors (InvalidArgument) when the span's size is
   // not n_vocab, a logit is NaN or +inf, or no token has a finite logit after the logit bias (the
-  // RNG is then not advanced). Does not add
-  // the token to the penalty history: call Accept with the token the sequence actually takes.
+  // RNG is then not advanced). Does not add the token to the penalty history: call Accept with the
+  // token the sequence actually takes.
   Result<SampledToken> Sample(std::span<const float> logits);
 
   // Appends a generated token to the penalty history.
