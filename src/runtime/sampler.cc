@@ -42,7 +42,8 @@ Sampler::Sampler(const SamplingParams& params, int32_t n_vocab, uint64_t seed, i
         uint64_t s = seed;
         return SplitMix64(&s) ^ (static_cast<uint64_t>(choice) * 0xD1B54A32D192ED03ull);
       }()) {
-  if (params_.penalty_last_n > 0) window_.reserve(static_cast<size_t>(params_.penalty_last_n));
+  // window_ grows as tokens arrive rather than being reserved: penalty_last_n comes from the
+  // request and may be far larger than any generation.
 }
 
 bool Sampler::PenaltiesActive() const {

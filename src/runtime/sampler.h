@@ -43,8 +43,9 @@ class Sampler {
   static Result<Sampler> Create(const SamplingParams& params, int32_t n_vocab, int32_t choice = 0);
 
   // Picks a token from `logits` (F32 [n_vocab]). Errors (InvalidArgument) when the span's size is
-  // not n_vocab, a logit is NaN, or no token has a finite logit after the logit bias. Does not add
-  // the token to the penalty history: call Accept with the token the sequence actually takes.
+  // not n_vocab, a logit is NaN or +inf, or no token has a finite logit after the logit bias (the
+  // RNG is then not advanced). Does not add the token to the penalty history: call Accept with the
+  // token the sequence actually takes.
   Result<SampledToken> Sample(std::span<const float> logits);
 
   // Appends a generated token to the penalty history.

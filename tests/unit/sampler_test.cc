@@ -167,7 +167,7 @@ TEST(SamplerTest, TopPWithoutTopKOnManyTokensSortsOnlyAsNeeded) {
   p.top_p = 0.5f;
   std::set<int32_t> want;
   for (int32_t i = 0; i < 500; ++i) want.insert(i);
-  EXPECT_EQ(DrawnSet(p, std::vector<float>(1000, 0.25f), 30000), want);
+  EXPECT_EQ(DrawnSet(p, std::vector<float>(1000, 0.25f), 12000), want);
 }
 
 TEST(SamplerTest, TopPMatchesReferenceAcrossBuckets) {
@@ -187,7 +187,7 @@ TEST(SamplerTest, TopPMatchesReferenceAcrossBuckets) {
   SamplingParams p = Seeded();
   p.temperature = 2.0f;
   p.top_p = 0.5f;
-  EXPECT_EQ(DrawnSet(p, l, 40000), std::set<int32_t>(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(keep)));
+  EXPECT_EQ(DrawnSet(p, l, 12000), std::set<int32_t>(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(keep)));
 }
 
 TEST(SamplerTest, TopPAppliesToTheTopKSurvivors) {
@@ -424,6 +424,15 @@ TEST(SamplerTest, PenaltyWindowKeepsLastN) {
   Sampler off = Make(p, 5);
   off.Accept(0);
   ExpectAdjusted(off, logits, logits);
+}
+
+TEST(SamplerTest, HugePenaltyWindowCostsNothingUpFront) {
+  // penalty_last_n comes from requests; a window far beyond any generation must not be reserved.
+  SamplingParams p = PenaltyParams();
+  p.penalty_last_n = 2000000000;
+  Sampler s = Make(p, 5);
+  s.Accept(3);
+  ExpectAdjusted(s, {2.0f, -1.0f, 0.5f, 3.0f, 0.0f}, {2.0f, -1.0f, 0.5f, 0.75f, 0.0f});
 }
 
 TEST(SamplerTest, PromptTokensCountOnlyWhenAsked) {
