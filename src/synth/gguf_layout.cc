@@ -1,7 +1,7 @@
 #include "synth/gguf_layout.h"
 
 #include <cmath>
-#include <regex>
+#include <string_view>
 
 namespace enclave::synth {
 
@@ -19,15 +19,27 @@ std::optional<std::string> GgufTensorName(const std::string& hf_name) {
   if (hf_name == "model.embed_tokens.weight") return "token_embd.weight";
   if (hf_name == "model.norm.weight") return "output_norm.weight";
   if (hf_name == "lm_head.weight") return "output.weight";
-  static const std::regex kLayer(R"(model\.layers\.(\d+)\.(.+)\.(weight|bias))");
-  std::smatch m;
-  if (!std::regex_match(hf_name, m, kLayer)) return std::nullopt;
+  // "model.layers.<N>.<module>.<weight|bias>", parsed by hand (std::regex trips GCC 12's
+  // -Wmaybe-uninitialized under the sanitizer build).
+  static constexpr std::string_view kPrefix = "model.layers.";
+  std::string_view rest(hf_name);
+  if (rest.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  rest.remove_prefix(kPrefix.size());
+  size_t digits = 0;
+  while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+  if (digits == 0 || digits >= rest.size() || rest[digits] != '.') return std::nullopt;
+  const std::string layer(rest.substr(0, digits));
+  rest.remove_prefix(digits + 1);
+  const size_t dot = rest.rfind('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  const std::string_view module = rest.substr(0, dot), kind = rest.substr(dot + 1);
+  if (kind != "weight" && kind != "bias") return std::nullopt;
   static const std::pair<const char*, const char*> kMap[] = {
       {"input_layernorm", "attn_norm"},  {"self_attn.q_proj", "attn_q"},   {"self_attn.k_proj", "attn_k"},
       {"self_attn.v_proj", "attn_v"},    {"self_attn.o_proj", "attn_output"}, {"post_attention_layernorm", "ffn_norm"},
       {"mlp.gate_proj", "ffn_gate"},     {"mlp.up_proj", "ffn_up"},         {"mlp.down_proj", "ffn_down"}};
   for (const auto& [hf, gguf] : kMap) {
-    if (m[2] == hf) return "blk." + m[1].str() + "." + gguf + "." + m[3].str();
+    if (module == hf) return "blk." + layer + "." + gguf + "." + std::string(kind);
   }
   return std::nullopt;
 }
