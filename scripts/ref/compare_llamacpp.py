@@ -73,7 +73,8 @@ def main():
                                                            "models", "perplexity.txt"),
                                               "-c", str(ctx), "--json", "-t", "2"],
                                              check=True, capture_output=True, text=True).stdout)
-            llm = Llama(model_path=gguf, n_ctx=256, n_batch=256, n_threads=2, logits_all=True, verbose=False)
+            llm = Llama(model_path=gguf, n_ctx=256, n_batch=256, n_threads=2, logits_all=True, verbose=False,
+                        type_k=0, type_v=0)  # F32 KV cache, as ours
             theirs = llama_ppl(llm, ids, ctx)
             rel = abs(ours["perplexity"] / theirs - 1)
             pids = enclave_ids(args.enclave, gguf, prompt)
