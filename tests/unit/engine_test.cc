@@ -1,0 +1,158 @@
+// Engine behaviour the server's batching will rely on: a batch mixing sequences gives each the
+// logits it would get alone; a forked prefix gives the same logits as recomputing it; chunked
+// prefill equals one big batch; bad batches and a full KV pool are errors that change nothing.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "model/model.h"
+#include "runtime/engine.h"
+#include "synth/synth_model.h"
+
+namespace enclave {
+namespace {
+
+namespace fs = std::filesystem;
+
+const Model& TinyModel() {
+  static std::unique_ptr<Model> model = [] {
+    const fs::path dir = fs::temp_directory_path() / ("enclave_engine_test_" + std::to_string(getpid()));
+    synth::SynthOptions o;
+    o.arch = "qwen2";
+    o.preset = "tiny";
+    o.seed = 7;
+    o.out_dir = dir.string();
+    o.gguf = {"q8_0"};
+    o.force = true;
+    const Status s = synth::Synthesize(o);
+    EXPECT_TRUE(s.ok()) << s.message();
+    auto m = Model::Load((dir / "gguf" / "model-q8_0.gguf").string());
+    EXPECT_TRUE(m.ok()) << m.status().message();
+    std::error_code ec;
+    fs::remove_all(dir, ec);  // the model keeps its mapping open
+    return m.ok() ? std::move(*m) : nullptr;
+  }();
+  return *model;
+}
+
+std::unique_ptr<Engine> MakeEngine(int64_t kv_tokens = 1024) {
+  EngineOptions o;
+  o.threads = 2;
+  o.context = 128;
+  o.kv_tokens = kv_tokens;
+  auto e = Engine::Create(TinyModel(), o);
+  EXPECT_TRUE(e.ok()) << e.status().message();
+  return std::move(*e);
+}
+
+std::vector<int32_t> Tokens(int n, int salt) {
+  std::vector<int32_t> t;
+  for (int i = 0; i < n; ++i) t.push_back((i * 37 + salt * 11 + 5) % 500);
+  return t;
+}
+
+// Logits of the last token after running `tokens` as sequence `seq` in chunks of `chunk`.
+std::vector<float> RunAlone(Engine& e, const std::vector<int32_t>& tokens, int32_t seq, int chunk) {
+  std::vector<float> last;
+  for (size_t begin = 0; begin < tokens.size(); begin += chunk) {
+    Batch b;
+    const size_t end = std::min(tokens.size(), begin + chunk);
+    for (size_t i = begin; i < end; ++i) b.Add(tokens[i], static_cast<int32_t>(i), seq, i + 1 == tokens.size());
+    auto r = e.Forward(b);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    if (r.ok() && !r->empty()) last.assign(r->begin(), r->end());
+  }
+  return last;
+}
+
+void ExpectClose(const std::vector<float>& a, const std::vector<float>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5f * (1 + std::abs(b[i]))) << "at " << i;
+}
+
+TEST(EngineTest, ChunkedPrefillEqualsOneBatchAndTokenByToken) {
+  auto e = MakeEngine();
+  const auto t = Tokens(40, 1);
+  const auto whole = RunAlone(*e, t, 1, 64);
+  const auto chunked = RunAlone(*e, t, 2, 7);
+  const auto single = RunAlone(*e, t, 3, 1);
+  ExpectClose(chunked, whole);
+  ExpectClose(single, whole);
+}
+
+TEST(EngineTest, MixedBatchGivesEachSequenceItsOwnLogits) {
+  auto e = MakeEngine();
+  const auto a = Tokens(20, 2), b = Tokens(9, 3);
+  const auto alone_a = RunAlone(*e, a, 10, 64);
+  const auto alone_b = RunAlone(*e, b, 11, 64);
+  // Sequence 20 prefills all of `a` while sequence 21, already holding b[0..7], decodes b[8].
+  RunAlone(*e, std::vector<int32_t>(b.begin(), b.end() - 1), 21, 64);
+  Batch mixed;
+  for (size_t i = 0; i < a.size(); ++i) mixed.Add(a[i], static_cast<int32_t>(i), 20, i + 1 == a.size());
+  mixed.Add(b.back(), static_cast<int32_t>(b.size() - 1), 21, true);
+  auto r = e->Forward(mixed);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const size_t v = TinyModel().config().n_vocab;
+  ASSERT_EQ(r->size(), 2 * v);
+  ExpectClose(std::vector<float>(r->begin(), r->begin() + v), alone_a);
+  ExpectClose(std::vector<float>(r->begin() + v, r->end()), alone_b);
+}
+
+TEST(EngineTest, ForkedPrefixMatchesRecomputation) {
+  auto e = MakeEngine();
+  const auto prefix = Tokens(35, 4);  // crosses two 16-token blocks and ends inside a third
+  auto full = prefix;
+  full.push_back(123);
+  full.push_back(45);
+  const auto expected = RunAlone(*e, full, 30, 64);
+  RunAlone(*e, prefix, 31, 64);
+  ASSERT_TRUE(e->kv().Fork(31, 32, 35).ok());
+  Batch b;
+  b.Add(123, 35, 32, false);
+  b.Add(45, 36, 32, true);
+  auto r = e->Forward(b);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ExpectClose(std::vector<float>(r->begin(), r->end()), expected);
+  // The fork wrote into the shared third block, so that block was copied; the first two are shared.
+  EXPECT_NE(e->kv().Blocks(31)[2], e->kv().Blocks(32)[2]);
+  EXPECT_EQ(e->kv().Blocks(31)[0], e->kv().Blocks(32)[0]);
+  // And the source still continues correctly from its own, unmodified third block.
+  Batch c;
+  c.Add(123, 35, 31, false);
+  c.Add(45, 36, 31, true);
+  auto r2 = e->Forward(c);
+  ASSERT_TRUE(r2.ok()) << r2.status().message();
+  ExpectClose(std::vector<float>(r2->begin(), r2->end()), expected);
+}
+
+TEST(EngineTest, BadBatchesAreErrors) {
+  auto e = MakeEngine();
+  Batch b;
+  b.Add(100000, 0, 1, true);
+  EXPECT_FALSE(e->Forward(b).ok());  // token outside the vocabulary
+  b.Clear();
+  b.Add(1, 5, 1, true);
+  EXPECT_FALSE(e->Forward(b).ok());  // gap: the sequence holds 0 tokens
+  b.Clear();
+  b.Add(1, 128, 1, true);
+  EXPECT_FALSE(e->Forward(b).ok());  // beyond the context
+  EXPECT_FALSE(e->kv().Has(1));
+}
+
+TEST(EngineTest, FullKvPoolIsAnErrorAndLeavesOtherSequencesIntact) {
+  auto e = MakeEngine(/*kv_tokens=*/32);  // two blocks
+  const auto t = Tokens(20, 5);
+  const auto before = RunAlone(*e, t, 1, 64);
+  Batch b;
+  for (int i = 0; i < 20; ++i) b.Add(t[i], i, 2, i == 19);
+  auto r = e->Forward(b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("KV cache full"), std::string::npos);
+  EXPECT_FALSE(e->kv().Has(2));
+  EXPECT_EQ(e->kv().Length(1), 20);
+}
+
+}  // namespace
+}  // namespace enclave
