@@ -84,28 +84,15 @@ void CpuBackend::StoreKv(KvCache& kv, int layer, const float* k, const float* v,
   }
 }
 
-namespace {
-
-// Eight independent partial sums so the compiler can keep them in one vector register.
-inline float Dot(const float* a, const float* b, int n) {
-  float acc[8] = {};
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
-  }
-  float s = 0;
-  for (; i < n; ++i) s += a[i] * b[i];
-  for (float x : acc) s += x;
-  return s;
-}
-
-}  // namespace
 
 void CpuBackend::Attention(const AttentionArgs& a) {
   const int64_t jobs = a.n_tokens * a.n_heads;
   const int group = a.n_heads / a.n_kv_heads;
   const int kv_dim = a.n_kv_heads * a.head_dim;
   const int bt = a.kv->block_tokens();
+  // q·k with the F32 dot product of the widest ISA this CPU has (the kernel table's F32 "weight"
+  // row against an F32 activation row).
+  const kernels::VecDotFn dot = kernels_.dot(DType::kF32);
   thread_scores_.resize(pool_.size());
   pool_.Run([&](int thread, int n_threads) {
     int64_t begin, end;
@@ -122,7 +109,7 @@ void CpuBackend::Attention(const AttentionArgs& a) {
       float max_score = -INFINITY;
       for (int64_t p = 0; p < n_pos; ++p) {
         const float* k = a.kv->KBlock(a.layer, blocks[p / bt]) + (p % bt) * kv_dim + g * a.head_dim;
-        scores[p] = Dot(q, k, a.head_dim) * a.scale;
+        scores[p] = dot(a.head_dim, k, q) * a.scale;
         max_score = std::max(max_score, scores[p]);
       }
       double sum = 0;
