@@ -1,18 +1,20 @@
 #include "synth/synth_model.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "base/half.h"
 #include "format/gguf_writer.h"
 #include "format/safetensors_writer.h"
 #include "kernels/quantize.h"
+#include "platform/thread_pool.h"
 #include "synth/gguf_layout.h"
 #include "synth/rng.h"
 #include "synth/synth_tokenizer.h"
@@ -177,6 +179,27 @@ std::vector<HfTensor> HfTensors(const Preset& p, int64_t vocab_size) {
   return t;
 }
 
+namespace {
+
+// Rows are independent, so splitting them over threads gives the same bytes as one thread.
+Status QuantizeParallel(ThreadPool& pool, DType type, std::span<const float> values, int64_t cols,
+                        std::span<uint8_t> out) {
+  const int64_t rows = static_cast<int64_t>(values.size()) / cols;
+  const size_t row_bytes = *RowBytes(type, cols);
+  std::vector<Status> status(pool.size(), Status::Ok());
+  pool.Run([&](int t, int nt) {
+    int64_t begin, end;
+    ThreadPool::SplitRange(rows, 1, t, nt, &begin, &end);
+    if (begin >= end) return;
+    status[t] = kernels::QuantizeWeights(type, values.subspan(begin * cols, (end - begin) * cols), cols,
+                                         out.subspan(begin * row_bytes, (end - begin) * row_bytes));
+  });
+  for (const Status& st : status) RETURN_IF_ERROR(st);
+  return Status::Ok();
+}
+
+}  // namespace
+
 std::vector<float> SynthValues(const HfTensor& t, uint64_t seed, double std) {
   uint64_t n = 1;
   for (uint64_t d : t.shape) n *= d;
@@ -204,6 +227,7 @@ Status Synthesize(const SynthOptions& o) {
   if (vocab_size < static_cast<int64_t>(tok.size())) return InternalError("preset vocab smaller than its tokenizer");
   const std::string model_name = fmt::format("enclave-synth {} {} seed {}", p->arch, p->name, o.seed);
 
+  ThreadPool pool(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   std::vector<std::unique_ptr<GgufWriter>> writers;
   for (const GgufVariant& v : variants) {
     writers.push_back(std::make_unique<GgufWriter>());
@@ -242,7 +266,7 @@ Status Synthesize(const SynthOptions& o) {
       const DType type = t.shape.size() == 1 ? DType::kF32 : GgufTensorType(variants[k], *gguf_name, cols, p->tied);
       const uint64_t rows = values.size() / cols;
       std::vector<uint8_t> data(rows * *RowBytes(type, cols));
-      RETURN_IF_ERROR(kernels::QuantizeWeights(type, values, cols, data));
+      RETURN_IF_ERROR(QuantizeParallel(pool, type, values, cols, data));
       RETURN_IF_ERROR(writers[k]->AddTensor(*gguf_name, type, dims, data));
     }
     done += values.size();
