@@ -71,10 +71,10 @@ def main():
             ours = json.loads(subprocess.run([args.enclave, "perplexity", "-m", gguf, "-f",
                                               os.path.join(os.path.dirname(__file__), "..", "..", "tests", "fixtures",
                                                            "models", "perplexity.txt"),
-                                              "-c", str(ctx), "--json", "-t", "2"],
+                                              "-c", str(ctx), "--json", "-t", "2", "--kv-type", "f32"],
                                              check=True, capture_output=True, text=True).stdout)
             llm = Llama(model_path=gguf, n_ctx=256, n_batch=256, n_threads=2, logits_all=True, verbose=False,
-                        type_k=0, type_v=0)  # F32 KV cache, as ours
+                        type_k=0, type_v=0)  # F32 KV cache, as ours with --kv-type f32
             theirs = llama_ppl(llm, ids, ctx)
             rel = abs(ours["perplexity"] / theirs - 1)
             pids = enclave_ids(args.enclave, gguf, prompt)
@@ -82,7 +82,7 @@ def main():
             pids = ([bos] if bos >= 0 and llm.metadata.get("tokenizer.ggml.add_bos_token") == "true" else []) + pids
             greedy_ref = llama_greedy(llm, pids, 32)
             ours_text = subprocess.run([args.enclave, "run", "-m", gguf, "-p", prompt, "--temp", "0", "-n", "32",
-                                        "--no-stats", "-t", "2"], check=True, capture_output=True).stdout
+                                        "--no-stats", "-t", "2", "--kv-type", "f32"], check=True, capture_output=True).stdout
             theirs_text = llm.detokenize(greedy_ref)
             same = ours_text.rstrip(b"\n") == theirs_text
             ok = rel < 1e-3 and same

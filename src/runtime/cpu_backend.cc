@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/quantize.h"
 #include "runtime/kv_cache.h"
 
 namespace enclave {
@@ -75,29 +76,40 @@ void CpuBackend::Rope(float* x, int64_t n, int n_heads, int head_dim, const int3
 
 void CpuBackend::StoreKv(KvCache& kv, int layer, const float* k, const float* v, int64_t n, const int32_t* positions,
                          const int32_t* seq_ids) {
+  const int64_t kv_dim = kv.kv_dim();
   for (int64_t t = 0; t < n; ++t) {
-    float* kd = kv.K(layer, seq_ids[t], positions[t]);
-    float* vd = kv.V(layer, seq_ids[t], positions[t]);
-    const int64_t kv_dim = kv.kv_dim();
-    std::memcpy(kd, k + t * kv_dim, kv_dim * sizeof(float));
-    std::memcpy(vd, v + t * kv_dim, kv_dim * sizeof(float));
+    void* kd = kv.K(layer, seq_ids[t], positions[t]);
+    void* vd = kv.V(layer, seq_ids[t], positions[t]);
+    if (kv.type() == DType::kF16) {
+      // Round to nearest even, as llama.cpp stores its cache.
+      kernels::QuantizeWeightsRow(DType::kF16, k + t * kv_dim, kd, kv_dim);
+      kernels::QuantizeWeightsRow(DType::kF16, v + t * kv_dim, vd, kv_dim);
+    } else {
+      std::memcpy(kd, k + t * kv_dim, kv_dim * sizeof(float));
+      std::memcpy(vd, v + t * kv_dim, kv_dim * sizeof(float));
+    }
   }
 }
-
 
 void CpuBackend::Attention(const AttentionArgs& a) {
   const int64_t jobs = a.n_tokens * a.n_heads;
   const int group = a.n_heads / a.n_kv_heads;
-  const int kv_dim = a.n_kv_heads * a.head_dim;
   const int bt = a.kv->block_tokens();
-  // q·k with the F32 dot product of the widest ISA this CPU has (the kernel table's F32 "weight"
-  // row against an F32 activation row).
-  const kernels::VecDotFn dot = kernels_.dot(DType::kF32);
+  const DType type = a.kv->type();
+  const size_t row_bytes = a.kv->row_bytes();
+  const size_t head_bytes = row_bytes / a.n_kv_heads;
+  // q·k with the dot product of the widest ISA this CPU has: the kernel table's F16 or F32
+  // "weight" row (the cached key) against the F32 query.
+  const kernels::VecDotFn dot = kernels_.dot(type);
+  const kernels::DequantizeRowFn f16_to_f32 = kernels_.dequantize(DType::kF16);
   thread_scores_.resize(pool_.size());
+  thread_values_.resize(pool_.size());
   pool_.Run([&](int thread, int n_threads) {
     int64_t begin, end;
     ThreadPool::SplitRange(jobs, 1, thread, n_threads, &begin, &end);
     std::vector<float>& scores = thread_scores_[thread];
+    std::vector<float>& value = thread_values_[thread];
+    value.resize(a.head_dim);
     for (int64_t job = begin; job < end; ++job) {
       const int64_t t = job / a.n_heads;
       const int h = static_cast<int>(job % a.n_heads);
@@ -108,7 +120,7 @@ void CpuBackend::Attention(const AttentionArgs& a) {
       if (static_cast<int64_t>(scores.size()) < n_pos) scores.resize(n_pos);
       float max_score = -INFINITY;
       for (int64_t p = 0; p < n_pos; ++p) {
-        const float* k = a.kv->KBlock(a.layer, blocks[p / bt]) + (p % bt) * kv_dim + g * a.head_dim;
+        const uint8_t* k = a.kv->KBlock(a.layer, blocks[p / bt]) + (p % bt) * row_bytes + g * head_bytes;
         scores[p] = dot(a.head_dim, k, q) * a.scale;
         max_score = std::max(max_score, scores[p]);
       }
@@ -121,7 +133,12 @@ void CpuBackend::Attention(const AttentionArgs& a) {
       float* out = a.out + (t * a.n_heads + h) * a.head_dim;
       std::fill(out, out + a.head_dim, 0.0f);
       for (int64_t p = 0; p < n_pos; ++p) {
-        const float* v = a.kv->VBlock(a.layer, blocks[p / bt]) + (p % bt) * kv_dim + g * a.head_dim;
+        const uint8_t* vp = a.kv->VBlock(a.layer, blocks[p / bt]) + (p % bt) * row_bytes + g * head_bytes;
+        const float* v = reinterpret_cast<const float*>(vp);
+        if (type == DType::kF16) {
+          f16_to_f32(vp, value.data(), a.head_dim);
+          v = value.data();
+        }
         const float w = scores[p] * inv;
         for (int d = 0; d < a.head_dim; ++d) out[d] += w * v[d];
       }

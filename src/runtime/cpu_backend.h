@@ -33,6 +33,7 @@ class CpuBackend final : public Backend {
   ThreadPool& pool_;
   kernels::MatmulWorkspace workspace_;
   std::vector<std::vector<float>> thread_scores_;  // per-thread attention scores
+  std::vector<std::vector<float>> thread_values_;  // per-thread V row converted from F16
 };
 
 }  // namespace enclave

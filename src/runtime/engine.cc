@@ -26,6 +26,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const Model& model, const EngineO
   kv.kv_dim = model.config().kv_dim();
   kv.block_tokens = o.block_tokens;
   kv.n_blocks = (o.kv_tokens + o.block_tokens - 1) / o.block_tokens;
+  kv.type = o.kv_type;
   ASSIGN_OR_RETURN(e->kv_, KvCache::Create(kv));
   return e;
 }

@@ -25,6 +25,9 @@ struct EngineOptions {
   int64_t context = 4096;     // longest sequence (positions), capped by nothing but memory
   int64_t kv_tokens = 0;      // tokens the KV pool holds over all sequences; 0: `context`
   int block_tokens = 16;
+  // KV cache element type: F16 (llama.cpp's default; half the memory) or F32 (exact, for tests
+  // against F32 references).
+  DType kv_type = DType::kF16;
 };
 
 class Engine {

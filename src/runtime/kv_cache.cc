@@ -13,17 +13,21 @@ Result<std::unique_ptr<KvCache>> KvCache::Create(const KvCacheOptions& o) {
   if (o.n_layers <= 0 || o.kv_dim <= 0 || o.block_tokens <= 0 || o.n_blocks <= 0) {
     return InvalidArgumentError("KV cache needs positive layers, kv_dim, block size and block count");
   }
-  const double bytes = 2.0 * o.n_layers * o.n_blocks * o.block_tokens * o.kv_dim * sizeof(float);
+  if (o.type != DType::kF16 && o.type != DType::kF32) {
+    return InvalidArgumentError(fmt::format("KV cache type {} is not supported (f16 or f32)", DTypeName(o.type)));
+  }
+  const double bytes = 2.0 * o.n_layers * o.n_blocks * o.block_tokens * o.kv_dim * (o.type == DType::kF16 ? 2 : 4);
   if (bytes > 1e12 || o.n_blocks > (1 << 30)) {
     return InvalidArgumentError(fmt::format("KV cache of {:.1f} GiB is too large", bytes / (1 << 30)));
   }
   return std::unique_ptr<KvCache>(new KvCache(o));
 }
 
-KvCache::KvCache(const KvCacheOptions& o) : options_(o) {
-  const size_t n = static_cast<size_t>(o.n_layers) * o.n_blocks * o.block_tokens * o.kv_dim;
-  k_.assign(n, 0.0f);
-  v_.assign(n, 0.0f);
+KvCache::KvCache(const KvCacheOptions& o)
+    : options_(o), row_bytes_(static_cast<size_t>(o.kv_dim) * (o.type == DType::kF16 ? 2 : 4)) {
+  const size_t n = static_cast<size_t>(o.n_layers) * o.n_blocks * o.block_tokens * row_bytes_;
+  k_.assign(n, 0);
+  v_.assign(n, 0);
   refs_.assign(o.n_blocks, 0);
   free_.reserve(o.n_blocks);
   // Hand out low block ids first (pop_back from the end of a descending list).
@@ -44,12 +48,12 @@ void KvCache::Release(int32_t block) {
 }
 
 void KvCache::CopyBlock(int32_t from, int32_t to) {
-  const size_t block_floats = static_cast<size_t>(options_.block_tokens) * options_.kv_dim;
+  const size_t block_bytes = static_cast<size_t>(options_.block_tokens) * row_bytes_;
   for (int layer = 0; layer < options_.n_layers; ++layer) {
-    const size_t off_from = (static_cast<size_t>(layer) * options_.n_blocks + from) * block_floats;
-    const size_t off_to = (static_cast<size_t>(layer) * options_.n_blocks + to) * block_floats;
-    std::memcpy(k_.data() + off_to, k_.data() + off_from, block_floats * sizeof(float));
-    std::memcpy(v_.data() + off_to, v_.data() + off_from, block_floats * sizeof(float));
+    const size_t off_from = (static_cast<size_t>(layer) * options_.n_blocks + from) * block_bytes;
+    const size_t off_to = (static_cast<size_t>(layer) * options_.n_blocks + to) * block_bytes;
+    std::memcpy(k_.data() + off_to, k_.data() + off_from, block_bytes);
+    std::memcpy(v_.data() + off_to, v_.data() + off_from, block_bytes);
   }
 }
 

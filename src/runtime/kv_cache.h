@@ -2,8 +2,9 @@
 // sequence, and reference counts so that sequences can share a prefix (a fork copies no data;
 // a block is copied only when a sequence writes into a block another sequence still reads).
 //
-// Layout: for each layer, K and V are [n_blocks][block_tokens][kv_dim] F32. A token at position p
-// of sequence s lives in block table(s)[p / block_tokens], slot p % block_tokens.
+// Layout: for each layer, K and V are [n_blocks][block_tokens][kv_dim] of `type` (F16, as
+// llama.cpp stores it by default, or F32 where results must match an F32 reference exactly). A
+// token at position p of sequence s lives in block table(s)[p / block_tokens], slot p % block_tokens.
 //
 // Thread safety: not thread-safe for mutation (one scheduler thread owns it). Pointers returned by
 // K()/V() stay valid until the next call that allocates or frees blocks; the forward pass reads
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "tensor/dtype.h"
 
 namespace enclave {
 
@@ -24,6 +26,7 @@ struct KvCacheOptions {
   int kv_dim = 0;          // n_kv_heads * head_dim
   int block_tokens = 16;
   int64_t n_blocks = 0;
+  DType type = DType::kF16;  // kF16 or kF32
 };
 
 class KvCache {
@@ -44,18 +47,22 @@ class KvCache {
   // Positions written so far (1 + the largest position prepared).
   int64_t Length(int32_t seq) const;
 
-  float* K(int layer, int32_t seq, int64_t pos) { return Slot(k_, layer, seq, pos); }
-  float* V(int layer, int32_t seq, int64_t pos) { return Slot(v_, layer, seq, pos); }
+  // The kv_dim elements (of type()) of one position.
+  void* K(int layer, int32_t seq, int64_t pos) { return Slot(k_, layer, seq, pos); }
+  void* V(int layer, int32_t seq, int64_t pos) { return Slot(v_, layer, seq, pos); }
   // The block table of a sequence, for kernels that walk it block by block.
   const std::vector<int32_t>& Blocks(int32_t seq) const { return tables_.at(seq).blocks; }
-  const float* KBlock(int layer, int32_t block) const { return BlockPtr(k_, layer, block); }
-  const float* VBlock(int layer, int32_t block) const { return BlockPtr(v_, layer, block); }
+  // Start of a block: block_tokens rows of kv_dim elements, row_bytes() apart.
+  const uint8_t* KBlock(int layer, int32_t block) const { return BlockPtr(k_, layer, block); }
+  const uint8_t* VBlock(int layer, int32_t block) const { return BlockPtr(v_, layer, block); }
+  DType type() const { return options_.type; }
+  size_t row_bytes() const { return row_bytes_; }
 
   int block_tokens() const { return options_.block_tokens; }
   int kv_dim() const { return options_.kv_dim; }
   int64_t n_blocks() const { return options_.n_blocks; }
   int64_t free_blocks() const { return static_cast<int64_t>(free_.size()); }
-  size_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
+  size_t bytes() const { return k_.size() + v_.size(); }
   int ref_count(int32_t block) const { return refs_[block]; }
 
  private:
@@ -64,22 +71,23 @@ class KvCache {
     int64_t length = 0;
   };
   explicit KvCache(const KvCacheOptions& options);
-  float* Slot(std::vector<float>& pool, int layer, int32_t seq, int64_t pos) {
+  uint8_t* Slot(std::vector<uint8_t>& pool, int layer, int32_t seq, int64_t pos) {
     const Table& t = tables_.at(seq);
     const int32_t block = t.blocks[pos / options_.block_tokens];
     return pool.data() + ((static_cast<int64_t>(layer) * options_.n_blocks + block) * options_.block_tokens +
-                          pos % options_.block_tokens) * options_.kv_dim;
+                          pos % options_.block_tokens) * row_bytes_;
   }
-  const float* BlockPtr(const std::vector<float>& pool, int layer, int32_t block) const {
+  const uint8_t* BlockPtr(const std::vector<uint8_t>& pool, int layer, int32_t block) const {
     return pool.data() + (static_cast<int64_t>(layer) * options_.n_blocks + block) * options_.block_tokens *
-                             options_.kv_dim;
+                             row_bytes_;
   }
   int32_t Allocate();
   void Release(int32_t block);
   void CopyBlock(int32_t from, int32_t to);
 
   KvCacheOptions options_;
-  std::vector<float> k_, v_;
+  size_t row_bytes_ = 0;  // one position of one layer
+  std::vector<uint8_t> k_, v_;
   std::vector<int> refs_;
   std::vector<int32_t> free_;
   std::unordered_map<int32_t, Table> tables_;

@@ -37,8 +37,9 @@ const Model& TinyModel() {
   return *model;
 }
 
-std::unique_ptr<Engine> MakeEngine(int64_t kv_tokens = 1024) {
+std::unique_ptr<Engine> MakeEngine(int64_t kv_tokens = 1024, DType kv_type = DType::kF16) {
   EngineOptions o;
+  o.kv_type = kv_type;
   o.threads = 2;
   o.context = 128;
   o.kv_tokens = kv_tokens;
@@ -125,6 +126,24 @@ TEST(EngineTest, ForkedPrefixMatchesRecomputation) {
   auto r2 = e->Forward(c);
   ASSERT_TRUE(r2.ok()) << r2.status().message();
   ExpectClose(std::vector<float>(r2->begin(), r2->end()), expected);
+}
+
+// The F16 cache (the default) stays within F16 rounding of the exact F32 cache.
+TEST(EngineTest, F16KvCacheIsCloseToF32) {
+  auto e16 = MakeEngine(1024, DType::kF16);
+  auto e32 = MakeEngine(1024, DType::kF32);
+  EXPECT_EQ(e16->kv().bytes() * 2, e32->kv().bytes());
+  const auto t = Tokens(50, 6);
+  const auto a = RunAlone(*e16, t, 1, 16), b = RunAlone(*e32, t, 1, 16);
+  ASSERT_EQ(a.size(), b.size());
+  double max_diff = 0, max_ref = 0, any_diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    max_diff = std::max<double>(max_diff, std::abs(a[i] - b[i]));
+    max_ref = std::max<double>(max_ref, std::abs(b[i]));
+    any_diff += a[i] != b[i];
+  }
+  EXPECT_LT(max_diff / max_ref, 2e-2);  // measured 8e-3: F16 rounding of every key and value
+  EXPECT_GT(any_diff, 0);  // the two caches really differ
 }
 
 TEST(EngineTest, BadBatchesAreErrors) {

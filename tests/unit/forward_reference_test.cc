@@ -87,6 +87,7 @@ Loaded Load(const std::string& path) {
   EngineOptions eo;
   eo.threads = 2;
   eo.context = 256;
+  eo.kv_type = DType::kF32;  // transformers keeps keys and values in F32
   auto e = Engine::Create(*l.model, eo);
   EXPECT_TRUE(e.ok()) << e.status().message();
   if (e.ok()) l.engine = std::move(*e);

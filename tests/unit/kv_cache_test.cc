@@ -11,6 +11,7 @@ std::unique_ptr<KvCache> Make(int64_t blocks, int block_tokens = 4) {
   o.kv_dim = 3;
   o.block_tokens = block_tokens;
   o.n_blocks = blocks;
+  o.type = DType::kF32;
   auto kv = KvCache::Create(o);
   EXPECT_TRUE(kv.ok());
   return std::move(*kv);
@@ -48,7 +49,7 @@ TEST(KvCacheTest, ForkSharesPrefixAndCopiesOnWrite) {
   auto kv = Make(8);
   ASSERT_TRUE(kv->PrepareWrite(1, 0, 6).ok());
   for (int64_t p = 0; p < 6; ++p) {
-    for (int layer = 0; layer < 2; ++layer) kv->K(layer, 1, p)[0] = static_cast<float>(100 * layer + p);
+    for (int layer = 0; layer < 2; ++layer) static_cast<float*>(kv->K(layer, 1, p))[0] = static_cast<float>(100 * layer + p);
   }
   ASSERT_TRUE(kv->Fork(1, 2, 6).ok());
   EXPECT_EQ(kv->Blocks(2), kv->Blocks(1));
@@ -58,9 +59,9 @@ TEST(KvCacheTest, ForkSharesPrefixAndCopiesOnWrite) {
   ASSERT_TRUE(kv->PrepareWrite(2, 6, 7).ok());
   EXPECT_EQ(kv->Blocks(2)[0], kv->Blocks(1)[0]);
   EXPECT_NE(kv->Blocks(2)[1], kv->Blocks(1)[1]);
-  EXPECT_EQ(kv->K(1, 2, 5)[0], 105.0f);  // copied data, every layer
-  kv->K(0, 2, 5)[0] = -1;
-  EXPECT_EQ(kv->K(0, 1, 5)[0], 5.0f);  // the original is untouched
+  EXPECT_EQ(static_cast<float*>(kv->K(1, 2, 5))[0], 105.0f);  // copied data, every layer
+  static_cast<float*>(kv->K(0, 2, 5))[0] = -1;
+  EXPECT_EQ(static_cast<float*>(kv->K(0, 1, 5))[0], 5.0f);  // the original is untouched
   kv->Free(1);
   EXPECT_EQ(kv->ref_count(kv->Blocks(2)[0]), 1);
   kv->Free(2);

@@ -143,6 +143,7 @@ void RegisterBench(CLI::App& app, CommandRegistry& registry) {
   cmd->add_option("-n,--n-gen", opt->gen, "tokens to decode")->check(CLI::Range(0, 1 << 20))->capture_default_str();
   cmd->add_option("-r,--reps", opt->reps, "measured repetitions (after one warm-up)")->check(CLI::Range(1, 1000))->capture_default_str();
   cmd->add_option("-t,--threads", opt->model.threads, "threads (default: all cores)");
+  cmd->add_option("--kv-type", opt->model.kv_type, "KV cache element type: f16 (half the memory) or f32")->capture_default_str();
   cmd->add_option("--quantize", opt->model.quantize, "quantize an HF model while loading: q8_0 or q4_k");
   cmd->add_flag("--json", opt->json, "print one JSON object");
   cmd->callback([opt, &registry] {

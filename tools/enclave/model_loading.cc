@@ -53,6 +53,13 @@ Result<LoadedModel> LoadModelForCli(const CliModelOptions& o) {
   EngineOptions eo;
   eo.threads = o.threads;
   eo.context = o.context;
+  if (o.kv_type == "f16") {
+    eo.kv_type = DType::kF16;
+  } else if (o.kv_type == "f32") {
+    eo.kv_type = DType::kF32;
+  } else {
+    return InvalidArgumentError(fmt::format("--kv-type '{}' is not one of f16, f32", o.kv_type));
+  }
   // The pool used for quantizing while loading is the engine's own, created after the model; a
   // temporary one does the quantization.
   std::unique_ptr<ThreadPool> load_pool;

@@ -16,6 +16,7 @@ struct CliModelOptions {
   std::string quantize;  // "", "q8_0" or "q4_k"
   int threads = 0;
   int64_t context = 4096;
+  std::string kv_type = "f16";  // "f16" or "f32"
   bool quiet = false;    // no progress bar or summary
 };
 

@@ -94,6 +94,7 @@ void RegisterPerplexity(CLI::App& app, CommandRegistry& registry) {
       ->capture_default_str();
   cmd->add_option("--kl-base", opt->base_path, "reference model (e.g. the F16 file) for KL divergence and top-1 agreement");
   cmd->add_option("-t,--threads", opt->model.threads, "threads (default: all cores)");
+  cmd->add_option("--kv-type", opt->model.kv_type, "KV cache element type: f16 (half the memory) or f32")->capture_default_str();
   cmd->add_option("--quantize", opt->model.quantize, "quantize an HF model while loading: q8_0 or q4_k");
   cmd->add_flag("--json", opt->json, "print one JSON object");
   cmd->callback([opt, &registry] {

@@ -207,6 +207,7 @@ void RegisterRun(CLI::App& app, CommandRegistry& registry) {
   cmd->add_option("--stop", opt->stop, "stop string (repeatable)");
   cmd->add_option("-t,--threads", opt->model.threads, "threads (default: all cores)");
   cmd->add_option("-c,--ctx", opt->model.context, "context size in tokens")->capture_default_str();
+  cmd->add_option("--kv-type", opt->model.kv_type, "KV cache element type: f16 (half the memory) or f32")->capture_default_str();
   cmd->add_option("--quantize", opt->model.quantize, "quantize an HF model while loading: q8_0 or q4_k");
   cmd->add_flag("!--no-stats", opt->stats, "do not print speed statistics to stderr");
   cmd->callback([opt, &registry] {
