@@ -99,7 +99,8 @@ int RunPrompt(const RunOptions& o, LoadedModel& m) {
     return true;
   });
   if (!r.ok()) return Fail(r.status().message());
-  std::fputc('\n', stdout);
+  // Piped output is exactly the generated text; a terminal gets a final newline.
+  if (isatty(STDOUT_FILENO)) std::fputc('\n', stdout);
   if (o.stats) PrintStats(*r);
   return 0;
 }
