@@ -53,13 +53,25 @@ void CpuBackend::Rope(float* x, int64_t n, int n_heads, int head_dim, const int3
                       std::span<const double> inv_freq) {
   const int pairs = static_cast<int>(inv_freq.size());
   const int n_rot = 2 * pairs;
-  std::vector<float> cos_v(pairs), sin_v(pairs);
-  for (int64_t t = 0; t < n; ++t) {
-    for (int i = 0; i < pairs; ++i) {
-      const double angle = positions[t] * inv_freq[i];
-      cos_v[i] = static_cast<float>(std::cos(angle));
-      sin_v[i] = static_cast<float>(std::sin(angle));
+  // cos/sin depend only on the positions, which are the same for q and k of every layer of a
+  // forward pass: compute them once per batch, not 2 x n_layers times.
+  if (rope_freq_ != inv_freq.data() || rope_positions_.size() != static_cast<size_t>(n) ||
+      !std::equal(rope_positions_.begin(), rope_positions_.end(), positions)) {
+    rope_freq_ = inv_freq.data();
+    rope_positions_.assign(positions, positions + n);
+    rope_cos_.resize(n * pairs);
+    rope_sin_.resize(n * pairs);
+    for (int64_t t = 0; t < n; ++t) {
+      for (int i = 0; i < pairs; ++i) {
+        const double angle = positions[t] * inv_freq[i];
+        rope_cos_[t * pairs + i] = static_cast<float>(std::cos(angle));
+        rope_sin_[t * pairs + i] = static_cast<float>(std::sin(angle));
+      }
     }
+  }
+  for (int64_t t = 0; t < n; ++t) {
+    const float* cos_v = rope_cos_.data() + t * pairs;
+    const float* sin_v = rope_sin_.data() + t * pairs;
     for (int h = 0; h < n_heads; ++h) {
       float* v = x + (t * n_heads + h) * head_dim;
       for (int i = 0; i < pairs; ++i) {

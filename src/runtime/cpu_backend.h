@@ -34,6 +34,10 @@ class CpuBackend final : public Backend {
   kernels::MatmulWorkspace workspace_;
   std::vector<std::vector<float>> thread_scores_;  // per-thread attention scores
   std::vector<std::vector<float>> thread_values_;  // per-thread V row converted from F16
+  // Rotary cos/sin of the last batch's positions.
+  const double* rope_freq_ = nullptr;
+  std::vector<int32_t> rope_positions_;
+  std::vector<float> rope_cos_, rope_sin_;
 };
 
 }  // namespace enclave
