@@ -218,3 +218,28 @@ TEST(SimdKernelsTest, EveryTableHasEveryKernel) {
 
 }  // namespace
 }  // namespace enclave::kernels
+
+namespace enclave::kernels {
+namespace {
+
+// Every F16 bit pattern converts exactly as the reference does (NaNs stay NaN; F16C may quiet them).
+TEST(SimdKernelsTest, F16DequantizeMatchesReferenceOnEveryValue) {
+  std::vector<uint16_t> all(65536 + 5);  // + a tail shorter than one vector
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<uint16_t>(i * 40503u);
+  std::vector<float> want(all.size()), got(all.size());
+  RefKernels().dequantize(DType::kF16)(all.data(), want.data(), static_cast<int64_t>(all.size()));
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    if (!IsaSupported(isa)) continue;
+    KernelsFor(isa).dequantize(DType::kF16)(all.data(), got.data(), static_cast<int64_t>(all.size()));
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (std::isnan(want[i])) {
+        ASSERT_TRUE(std::isnan(got[i])) << IsaName(isa) << " bits " << all[i];
+      } else {
+        ASSERT_EQ(std::memcmp(&want[i], &got[i], 4), 0) << IsaName(isa) << " bits " << all[i];
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace enclave::kernels
