@@ -50,29 +50,37 @@ uint64_t ReadScalar(const uint8_t* p, size_t bytes) {
 
 }  // namespace
 
+double TimeReadPass(ThreadPool& pool, std::span<const uint8_t> buffer) {
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  std::vector<uint64_t> sink(pool.size());
+  const auto t0 = std::chrono::steady_clock::now();
+  pool.Run([&](int t, int nt) {
+    const size_t per = buffer.size() / nt / 256 * 256;
+    const uint8_t* p = buffer.data() + t * per;
+    sink[t] ^= avx512 ? ReadAvx512(p, per) : avx2 ? ReadAvx2(p, per) : ReadScalar(p, per);
+  });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  volatile uint64_t keep = sink[0];
+  (void)keep;
+  return seconds;
+}
+
+double MeasureReadBandwidth(ThreadPool& pool, std::span<const uint8_t> buffer, int reps) {
+  const double bytes = static_cast<double>(buffer.size() / pool.size() / 256 * 256 * pool.size());
+  double best = 0;
+  for (int rep = 0; rep < reps; ++rep) best = std::max(best, bytes / TimeReadPass(pool, buffer));
+  return best;
+}
+
 double MeasureReadBandwidth(ThreadPool& pool, size_t bytes, int reps) {
   bytes = std::max<size_t>(bytes / 4096 * 4096, 1u << 20);
   auto* buf = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
   if (buf == nullptr) return 0;
   std::memset(buf, 1, bytes);
-  const bool avx512 = __builtin_cpu_supports("avx512f");
-  const bool avx2 = __builtin_cpu_supports("avx2");
-  std::vector<uint64_t> sink(pool.size());
-  double best = 0;
-  for (int rep = 0; rep < reps; ++rep) {
-    const auto t0 = std::chrono::steady_clock::now();
-    pool.Run([&](int t, int nt) {
-      const size_t per = bytes / nt / 256 * 256;
-      const uint8_t* p = buf + t * per;
-      sink[t] ^= avx512 ? ReadAvx512(p, per) : avx2 ? ReadAvx2(p, per) : ReadScalar(p, per);
-    });
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, (bytes / pool.size() / 256 * 256) * static_cast<double>(pool.size()) / s);
-  }
-  volatile uint64_t keep = sink[0];
-  (void)keep;
+  const double bandwidth = MeasureReadBandwidth(pool, std::span<const uint8_t>(buf, bytes), reps);
   std::free(buf);
-  return best;
+  return bandwidth;
 }
 
 }  // namespace enclave

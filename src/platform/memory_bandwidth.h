@@ -4,12 +4,21 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <span>
 
 #include "platform/thread_pool.h"
 
 namespace enclave {
 
-// Best of `reps` passes over `bytes` (allocated and freed here), in bytes per second.
+// One pass over `buffer` (64-byte aligned) with every thread of `pool` reading its own contiguous
+// share; returns seconds. The tail that does not divide into 256-byte units per thread is skipped.
+double TimeReadPass(ThreadPool& pool, std::span<const uint8_t> buffer);
+
+// Best of `reps` passes over `buffer`, in bytes per second.
+double MeasureReadBandwidth(ThreadPool& pool, std::span<const uint8_t> buffer, int reps);
+
+// The same over a buffer of `bytes` allocated (and touched) here and freed after.
 double MeasureReadBandwidth(ThreadPool& pool, size_t bytes = 256u << 20, int reps = 5);
 
 }  // namespace enclave
