@@ -101,4 +101,37 @@ void MatMul(const KernelTable& kernels, ThreadPool& pool, const WeightMatrix& w,
   });
 }
 
+void MatMulShared(const KernelTable& kernels, ThreadPool& pool, std::span<const WeightMatrix* const> ws,
+                  const float* x, int64_t n, std::span<float* const> ys, MatmulWorkspace& workspace) {
+  bool shared = n == 1 && !ws.empty();
+  for (const WeightMatrix* w : ws) {
+    shared = shared && w->cols == ws[0]->cols && VecDotType(w->type) == VecDotType(ws[0]->type);
+  }
+  if (!shared) {
+    for (size_t i = 0; i < ws.size(); ++i) MatMul(kernels, pool, *ws[i], x, n, ys[i], workspace);
+    return;
+  }
+  const DType act_type = VecDotType(ws[0]->type);
+  const size_t act_bytes = *RowBytes(act_type, static_cast<uint64_t>(ws[0]->cols));
+  const uint8_t* act = PrepareActivations(kernels, pool, act_type, x, 1, ws[0]->cols, act_bytes, workspace);
+  // Rows of all matrices, numbered one after the other; each matrix's count rounded up to the
+  // grain so that a thread's range never splits a grain across two matrices.
+  int64_t total = 0;
+  for (const WeightMatrix* w : ws) total += (w->rows + kRowGrain - 1) / kRowGrain * kRowGrain;
+  pool.Run([&](int t, int nt) {
+    int64_t begin, end;
+    ThreadPool::SplitRange(total, kRowGrain, t, nt, &begin, &end);
+    int64_t first = 0;  // global index of the current matrix's row 0
+    for (size_t i = 0; i < ws.size() && first < end; ++i) {
+      const WeightMatrix& w = *ws[i];
+      const int64_t padded = (w.rows + kRowGrain - 1) / kRowGrain * kRowGrain;
+      const int64_t lo = std::max<int64_t>(begin - first, 0), hi = std::min<int64_t>(end - first, w.rows);
+      const VecDotFn dot = kernels.dot(w.type);
+      const auto* base = static_cast<const uint8_t*>(w.data);
+      for (int64_t r = lo; r < hi; ++r) ys[i][r] = dot(w.cols, base + r * w.row_stride, act);
+      first += padded;
+    }
+  });
+}
+
 }  // namespace enclave::kernels

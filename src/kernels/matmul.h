@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "base/status.h"
@@ -48,5 +49,13 @@ void MatVec(const KernelTable& kernels, ThreadPool& pool, const WeightMatrix& w,
 
 void MatMul(const KernelTable& kernels, ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t n,
             float* y, MatmulWorkspace& workspace);
+
+// Several matrices applied to the same input (Q, K and V; FFN gate and up): ys[i][n, ws[i].rows] =
+// x · ws[i]ᵀ. When all have the same column count and activation type, the input is converted once
+// and, for one activation row, a single pool dispatch covers the rows of all matrices (fewer
+// barriers per decoded token); otherwise each is an ordinary MatMul. Results are bit-identical to
+// separate MatMul calls.
+void MatMulShared(const KernelTable& kernels, ThreadPool& pool, std::span<const WeightMatrix* const> ws,
+                  const float* x, int64_t n, std::span<float* const> ys, MatmulWorkspace& workspace);
 
 }  // namespace enclave::kernels

@@ -35,6 +35,9 @@ class Backend {
 
   // y[n, w.rows] = x[n, w.cols] · wᵀ
   virtual void MatMul(const kernels::WeightMatrix& w, const float* x, int64_t n, float* y) = 0;
+  // ys[i] = x · ws[i]ᵀ for matrices sharing one input (Q/K/V, gate/up): one pass where possible.
+  virtual void MatMulShared(std::span<const kernels::WeightMatrix* const> ws, const float* x, int64_t n,
+                            std::span<float* const> ys) = 0;
   // out[n, table.cols] = rows ids[i] of the table (dequantized).
   virtual void Embed(const kernels::WeightMatrix& table, const int32_t* ids, int64_t n, float* out) = 0;
   // y[i] = x[i] / sqrt(mean(x[i]²) + eps) * weight, for n rows of weight.size() elements.

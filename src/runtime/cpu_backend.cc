@@ -17,6 +17,11 @@ void CpuBackend::MatMul(const kernels::WeightMatrix& w, const float* x, int64_t 
   }
 }
 
+void CpuBackend::MatMulShared(std::span<const kernels::WeightMatrix* const> ws, const float* x, int64_t n,
+                              std::span<float* const> ys) {
+  kernels::MatMulShared(kernels_, pool_, ws, x, n, ys, workspace_);
+}
+
 void CpuBackend::Embed(const kernels::WeightMatrix& table, const int32_t* ids, int64_t n, float* out) {
   const auto* base = static_cast<const uint8_t*>(table.data);
   for (int64_t i = 0; i < n; ++i) {

@@ -57,6 +57,57 @@ TEST(MatmulTest, MatchesNaiveReferenceLoop) {
   }
 }
 
+// Matrices sharing one input give exactly what separate products give: same type, mixed types with
+// one activation type (Q4_K + Q6_K both take Q8_K), row counts that are not multiples of the grain,
+// and the fallbacks (several activation rows; different activation types).
+TEST(MatmulTest, SharedInputEqualsSeparateProducts) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> dist(0.0f, 0.5f);
+  const int64_t cols = 256;
+  struct Case {
+    std::vector<DType> types;
+    std::vector<int64_t> rows;
+  };
+  const std::vector<Case> cases = {{{DType::kQ8_0, DType::kQ8_0, DType::kQ8_0}, {64, 17, 33}},
+                                   {{DType::kQ4_K, DType::kQ6_K}, {50, 7}},
+                                   {{DType::kQ4_K, DType::kQ8_0}, {20, 20}},
+                                   {{DType::kF16}, {3}}};
+  for (const Case& c : cases) {
+    std::vector<std::vector<uint8_t>> data(c.types.size());
+    std::vector<WeightMatrix> mats;
+    for (size_t i = 0; i < c.types.size(); ++i) {
+      std::vector<float> wf(c.rows[i] * cols);
+      for (auto& v : wf) v = dist(rng);
+      const size_t rb = *RowBytes(c.types[i], cols);
+      data[i].resize(c.rows[i] * rb);
+      ASSERT_TRUE(QuantizeWeights(c.types[i], wf, cols, data[i]).ok());
+      mats.push_back({c.types[i], data[i].data(), c.rows[i], cols, rb});
+    }
+    std::vector<const WeightMatrix*> ptrs;
+    for (const auto& m : mats) ptrs.push_back(&m);
+    for (int64_t n : {1, 3}) {
+      std::vector<float> x(n * cols);
+      for (auto& v : x) v = dist(rng);
+      for (int threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        MatmulWorkspace ws;
+        std::vector<std::vector<float>> want(mats.size()), got(mats.size());
+        std::vector<float*> outs;
+        for (size_t i = 0; i < mats.size(); ++i) {
+          want[i].assign(n * mats[i].rows, NAN);
+          got[i].assign(n * mats[i].rows, NAN);
+          MatMul(BestKernels(), pool, mats[i], x.data(), n, want[i].data(), ws);
+          outs.push_back(got[i].data());
+        }
+        MatMulShared(BestKernels(), pool, ptrs, x.data(), n, outs, ws);
+        for (size_t i = 0; i < mats.size(); ++i) {
+          ASSERT_EQ(got[i], want[i]) << "matrix " << i << " n=" << n << " threads=" << threads;
+        }
+      }
+    }
+  }
+}
+
 TEST(MatmulTest, ValidationNamesTheProblem) {
   uint8_t buf[1024] = {};
   EXPECT_EQ(ValidateWeightMatrix({DType::kQ4_K, buf, 4, 100, 1024}).code(), StatusCode::kInvalidArgument);

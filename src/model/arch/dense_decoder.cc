@@ -29,9 +29,9 @@ void DenseForward(const Model& model, Backend& be, KvCache& kv, const Batch& bat
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = model.layers()[l];
     be.RmsNorm(x, w.attn_norm, c.rms_eps, n, xn);
-    be.MatMul(w.wq, xn, n, q);
-    be.MatMul(w.wk, xn, n, k);
-    be.MatMul(w.wv, xn, n, v);
+    const kernels::WeightMatrix* qkv[] = {&w.wq, &w.wk, &w.wv};
+    float* qkv_out[] = {q, k, v};
+    be.MatMulShared(qkv, xn, n, qkv_out);
     if (!w.bq.empty()) {
       be.AddBias(q, w.bq, n);
       be.AddBias(k, w.bk, n);
@@ -57,8 +57,9 @@ void DenseForward(const Model& model, Backend& be, KvCache& kv, const Batch& bat
     be.Add(x, proj, n * E);
 
     be.RmsNorm(x, w.ffn_norm, c.rms_eps, n, xn);
-    be.MatMul(w.w_gate, xn, n, gate);
-    be.MatMul(w.w_up, xn, n, up);
+    const kernels::WeightMatrix* gate_up[] = {&w.w_gate, &w.w_up};
+    float* gate_up_out[] = {gate, up};
+    be.MatMulShared(gate_up, xn, n, gate_up_out);
     be.SiluMul(gate, up, n * F);
     be.MatMul(w.w_down, gate, n, proj);
     be.Add(x, proj, n * E);
