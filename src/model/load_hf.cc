@@ -45,8 +45,10 @@ class HfWeights {
     }
   }
 
-  // PyTorch shape [rows, cols].
-  Result<kernels::WeightMatrix> Matrix(const std::string& name, int64_t rows, int64_t cols) {
+  // PyTorch shape [rows, cols]. `output_matrix`: the matrix that produces the logits (lm_head, or
+  // the embedding when tied), which --quantize q4_k keeps in Q6_K as llama.cpp's Q4_K_M does: its
+  // errors land directly on every logit.
+  Result<kernels::WeightMatrix> Matrix(const std::string& name, int64_t rows, int64_t cols, bool output_matrix = false) {
     ASSIGN_OR_RETURN(const SafetensorsTensor* t, Find(name));
     if (t->shape.size() != 2 || t->shape[0] != static_cast<uint64_t>(rows) || t->shape[1] != static_cast<uint64_t>(cols)) {
       return InvalidArgumentError(fmt::format("tensor '{}' has shape {}, expected [{}, {}]", name, Shape(*t), rows, cols));
@@ -55,7 +57,8 @@ class HfWeights {
     const size_t elem = type == DType::kF32 ? 4 : 2;
     kernels::WeightMatrix w{type, t->data.data(), rows, cols, cols * elem};
     if (options_.quantize) {
-      ASSIGN_OR_RETURN(w, Quantize(name, type, t->data.data(), rows, cols, *options_.quantize));
+      const DType to = output_matrix && *options_.quantize == DType::kQ4_K ? DType::kQ6_K : *options_.quantize;
+      ASSIGN_OR_RETURN(w, Quantize(name, type, t->data.data(), rows, cols, to));
     } else if (reinterpret_cast<uintptr_t>(t->data.data()) % elem != 0) {
       std::span<uint8_t> copy = ModelBuilder::Own(m_, t->data.size());
       std::memcpy(copy.data(), t->data.data(), t->data.size());
@@ -152,13 +155,14 @@ Result<std::unique_ptr<Model>> ModelBuilder::FromHfDirectory(const std::string& 
   m->tokenizer_ = std::move(*tok);
 
   HfWeights w(*m->safetensors_, *m, options);
-  ASSIGN_OR_RETURN(m->token_embd_, w.Matrix("model.embed_tokens.weight", c.n_vocab, c.n_embd));
+  const bool tied = hf.tie_word_embeddings || !w.Has("lm_head.weight");
+  ASSIGN_OR_RETURN(m->token_embd_, w.Matrix("model.embed_tokens.weight", c.n_vocab, c.n_embd, /*output_matrix=*/tied));
   ASSIGN_OR_RETURN(m->output_norm_, w.Vector("model.norm.weight", c.n_embd));
-  if (hf.tie_word_embeddings || !w.Has("lm_head.weight")) {
+  if (tied) {
     m->output_ = m->token_embd_;
     m->tied_ = true;
   } else {
-    ASSIGN_OR_RETURN(m->output_, w.Matrix("lm_head.weight", c.n_vocab, c.n_embd));
+    ASSIGN_OR_RETURN(m->output_, w.Matrix("lm_head.weight", c.n_vocab, c.n_embd, /*output_matrix=*/true));
   }
   m->rope_inv_freq_ = RopeInverseFrequencies(c.rope);
   m->layers_.resize(c.n_layers);

@@ -35,7 +35,7 @@ struct LayerWeights {
 
 struct ModelLoadOptions {
   // Quantize every matrix to this type while loading (HF directories; GGUF files are used as
-  // stored). Q8_0 or Q4_K.
+  // stored). Q8_0 or Q4_K; with Q4_K the output matrix becomes Q6_K (llama.cpp's Q4_K_M choice).
   std::optional<DType> quantize;
   // Called from the loading thread with (bytes done, bytes total); may be empty.
   std::function<void(uint64_t, uint64_t)> progress;
