@@ -184,7 +184,14 @@ Result<std::unique_ptr<Model>> ModelBuilder::FromHfDirectory(const std::string& 
     ASSIGN_OR_RETURN(l.w_up, w.Matrix(p + "mlp.up_proj.weight", c.n_ff, c.n_embd));
     ASSIGN_OR_RETURN(l.w_down, w.Matrix(p + "mlp.down_proj.weight", c.n_embd, c.n_ff));
   }
-  for (const auto& f : m->safetensors_->files()) m->weight_bytes_ += f->file_size();
+  // What the forward pass reads (after any on-load quantization), not the size of the files.
+  auto matrix = [](const kernels::WeightMatrix& w) { return static_cast<uint64_t>(w.rows) * w.row_stride; };
+  m->weight_bytes_ = matrix(m->token_embd_) + (m->tied_ ? 0 : matrix(m->output_)) + m->output_norm_.size_bytes();
+  for (const LayerWeights& l : m->layers_) {
+    for (const auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) m->weight_bytes_ += matrix(*w);
+    m->weight_bytes_ += l.attn_norm.size_bytes() + l.ffn_norm.size_bytes() + l.bq.size_bytes() + l.bk.size_bytes() +
+                        l.bv.size_bytes();
+  }
   return m;
 }
 

@@ -66,6 +66,7 @@ class Model {
   // "GGUF" or "safetensors", and the matrix types, e.g. "Q4_K 169, Q6_K 1, F32 57".
   const std::string& format() const { return format_; }
   std::string WeightTypeSummary() const;
+  // Bytes of weights the forward pass reads (GGUF: the tensor data; HF: after on-load quantization).
   uint64_t weight_bytes() const { return weight_bytes_; }
   bool tied_embeddings() const { return tied_; }
 
