@@ -94,6 +94,17 @@ TEST_F(GenerationCliTest, PerplexityPrintsItsLastLineAndJson) {
   EXPECT_EQ(j["top1_agreement"].get<double>(), 1.0);
 }
 
+// Regression: a turn cut by -n left its last sampled token out of the KV cache while the chat loop
+// counted it as cached, so the next turn failed ("sequence 0 holds N tokens, not N+1").
+TEST_F(GenerationCliTest, ChatContinuesAfterATurnCutByLength) {
+  const auto r = testing::RunCli("run -m " + Quote(*dir_) + " --chat --chat-template qwen2 --temp 0 -n 3 -t 2 2>&1 <<'EOF'\nhello\nagain\nthird\nEOF");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("error"), std::string::npos) << r.out;
+  size_t turns = 0;
+  for (size_t at = r.out.find("finish: length"); at != std::string::npos; at = r.out.find("finish: length", at + 1)) ++turns;
+  EXPECT_EQ(turns, 3u) << r.out;
+}
+
 TEST_F(GenerationCliTest, ErrorsAreOneLine) {
   for (const std::string& args : std::vector<std::string>{"run -m /nonexistent -p hi", "run -m " + Quote(*dir_) + " -p hi --quantize q3",
                                  "bench -m " + Quote(*dir_) + " -p 0 -n 0",

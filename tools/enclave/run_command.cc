@@ -166,13 +166,10 @@ int RunChat(const RunOptions& o, LoadedModel& m) {
     show(splitter.Finish());
     std::fputc('\n', stdout);
     if (o.stats) PrintStats(*r);
+    // The KV cache now holds the prompt and every sampled token but the last (which ended the turn
+    // and was never run through the model).
     cached = *ids;
-    // The sampled tokens (except a final stop token) are in the KV cache too.
     for (size_t i = 0; i + 1 < r->tokens.size(); ++i) cached.push_back(r->tokens[i]);
-    if (!r->tokens.empty() && std::find(eog.begin(), eog.end(), r->tokens.back()) == eog.end()) {
-      cached.push_back(r->tokens.back());
-    }
-    m.engine->kv().Truncate(0, static_cast<int64_t>(cached.size()));
     messages.push_back({{"role", "assistant"}, {"content", answer}});
   }
   return 0;
