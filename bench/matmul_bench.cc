@@ -1,6 +1,7 @@
 // Prefill-shaped matrix-matrix products: Y[N, M] = X[N, K] W[M, K]^T with N = 64 tokens, at the
-// 1.5B FFN shapes, with the 4-activation-row kernels (the best table as shipped) and without them
-// (the same table with vec_dot_x4 removed, i.e. one vec_dot per token and weight row). Prefill is
+// 1.5B FFN shapes, three ways: the best table as shipped (panel GEMM where the type has one), the
+// same table without panel kernels (4-activation-row dot products), and without those either (one
+// vec_dot per token and weight row). Prefill is
 // compute-bound, so the counter that matters is tokens per second; both variants run in the same
 // process so their ratio is meaningful on a noisy machine.
 #include <benchmark/benchmark.h>
@@ -19,18 +20,26 @@ namespace {
 
 constexpr int64_t kTokens = 64;
 
-const KernelTable& WithoutFourRowKernels() {
-  static const KernelTable table = [] {
+enum class Variant { kPanel, kFourRow, kOneRow };
+const char* VariantName(Variant v) { return v == Variant::kPanel ? "panel" : v == Variant::kFourRow ? "x4" : "x1"; }
+
+const KernelTable& TableFor(Variant v) {
+  static const KernelTable four_row = [] {
     KernelTable t = BestKernels();
+    for (auto& g : t.gemm) g = GemmKernel{};
+    return t;
+  }();
+  static const KernelTable one_row = [] {
+    KernelTable t = four_row;
     for (auto& fn : t.vec_dot_x4) fn = nullptr;
     return t;
   }();
-  return table;
+  return v == Variant::kPanel ? BestKernels() : v == Variant::kFourRow ? four_row : one_row;
 }
 
-void BM_MatMul(benchmark::State& state, DType type, int64_t rows, int64_t cols, bool four_row) {
+void BM_MatMul(benchmark::State& state, DType type, int64_t rows, int64_t cols, Variant variant) {
   const int threads = static_cast<int>(state.range(0));
-  const KernelTable& kernels = four_row ? BestKernels() : WithoutFourRowKernels();
+  const KernelTable& kernels = TableFor(variant);
   const size_t row_bytes = *RowBytes(type, cols);
   // One copy: each weight row is reused by all tokens, so DRAM traffic is not the limit here.
   const auto mats = bench::MakeWeightCopies(row_bytes * rows, 0);
@@ -46,7 +55,7 @@ void BM_MatMul(benchmark::State& state, DType type, int64_t rows, int64_t cols, 
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["tok/s"] = benchmark::Counter(static_cast<double>(kTokens), benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(std::string(IsaName(kernels.isa)) + (four_row ? " x4" : " x1"));
+  state.SetLabel(std::string(IsaName(kernels.isa)) + " " + VariantName(variant));
 }
 
 void RegisterAll() {
@@ -57,11 +66,11 @@ void RegisterAll() {
   };
   for (DType t : types) {
     for (const auto& [name, shape] : shapes) {
-      for (bool four_row : {true, false}) {
-        const std::string bench_name = std::string("BM_MatMul/") + DTypeName(t) + "/" + name + "/n64/" +
-                                       (four_row ? "x4" : "x1");
-        benchmark::RegisterBenchmark(bench_name.c_str(), [t, shape = shape, four_row](benchmark::State& s) {
-          BM_MatMul(s, t, shape.first, shape.second, four_row);
+      for (Variant v : {Variant::kPanel, Variant::kFourRow, Variant::kOneRow}) {
+        const std::string bench_name =
+            std::string("BM_MatMul/") + DTypeName(t) + "/" + name + "/n64/" + VariantName(v);
+        benchmark::RegisterBenchmark(bench_name.c_str(), [t, shape = shape, v](benchmark::State& s) {
+          BM_MatMul(s, t, shape.first, shape.second, v);
         })->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
       }
     }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 
 namespace enclave::kernels {
 namespace {
@@ -28,6 +29,45 @@ const uint8_t* PrepareActivations(const KernelTable& kernels, ThreadPool& pool, 
     for (int64_t r = begin; r < end; ++r) quantize(x + r * k, out + r * act_row_bytes, k);
   });
   return out;
+}
+
+// Fewest activation rows for which the panel GEMM beats the 4-row dot products: below this the
+// per-panel unpacking is not paid back.
+constexpr int64_t kGemmMinRows = 8;
+
+uint8_t* AlignUp64(uint8_t* p) {
+  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t{63});
+}
+size_t RoundUp64(size_t n) { return (n + 63) & ~size_t{63}; }
+
+// Y = X · Wᵀ through the table's panel kernel: each thread takes whole panels of
+// kGemmPanelRows weight rows, unpacks one into its own cache-resident buffer and multiplies it by
+// every activation row.
+void MatMulPanels(const GemmKernel& gemm, ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t n,
+                  float* y, MatmulWorkspace& workspace) {
+  const size_t act_bytes = gemm.act_row_bytes(w.cols);
+  const size_t act_total = RoundUp64(act_bytes * static_cast<size_t>(n));
+  const size_t panel_bytes = RoundUp64(gemm.panel_bytes(w.cols));
+  uint8_t* base = AlignUp64(workspace.Reserve(act_total + panel_bytes * static_cast<size_t>(pool.size()) + 64));
+  uint8_t* act = base;
+  pool.Run([&](int t, int nt) {
+    int64_t begin, end;
+    ThreadPool::SplitRange(n, 1, t, nt, &begin, &end);
+    for (int64_t r = begin; r < end; ++r) gemm.quantize_act(x + r * w.cols, act + r * act_bytes, w.cols);
+  });
+  const auto* weights = static_cast<const uint8_t*>(w.data);
+  const int64_t panels = (w.rows + kGemmPanelRows - 1) / kGemmPanelRows;
+  pool.Run([&](int t, int nt) {
+    uint8_t* panel = base + act_total + panel_bytes * static_cast<size_t>(t);
+    int64_t begin, end;
+    ThreadPool::SplitRange(panels, 1, t, nt, &begin, &end);
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t r0 = p * kGemmPanelRows;
+      const int n_rows = static_cast<int>(std::min<int64_t>(kGemmPanelRows, w.rows - r0));
+      gemm.pack_panel(weights + r0 * w.row_stride, w.row_stride, n_rows, w.cols, panel);
+      gemm.multiply(panel, w.cols, act, act_bytes, n, y + r0, w.rows, n_rows);
+    }
+  });
 }
 
 }  // namespace
@@ -67,6 +107,10 @@ void MatMul(const KernelTable& kernels, ThreadPool& pool, const WeightMatrix& w,
             float* y, MatmulWorkspace& workspace) {
   if (n == 1) {
     MatVec(kernels, pool, w, x, y, workspace);
+    return;
+  }
+  if (const GemmKernel& gemm = kernels.gemm_kernel(w.type); gemm.multiply != nullptr && n >= kGemmMinRows) {
+    MatMulPanels(gemm, pool, w, x, n, y, workspace);
     return;
   }
   const DType act_type = VecDotType(w.type);

@@ -47,6 +47,9 @@ Status ValidateWeightMatrix(const WeightMatrix& w);
 void MatVec(const KernelTable& kernels, ThreadPool& pool, const WeightMatrix& w, const float* x, float* y,
             MatmulWorkspace& workspace);
 
+// With enough activation rows and a table that has a panel kernel for w.type (GemmKernel), the
+// result equals the row-by-row dot products to f32 rounding (block sums in another order);
+// otherwise it is bit-identical to them.
 void MatMul(const KernelTable& kernels, ThreadPool& pool, const WeightMatrix& w, const float* x, int64_t n,
             float* y, MatmulWorkspace& workspace);
 

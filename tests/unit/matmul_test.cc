@@ -48,8 +48,75 @@ TEST(MatmulTest, MatchesNaiveReferenceLoop) {
             MatmulWorkspace ws;
             std::vector<float> y(n * rows, NAN);
             MatMul(k, pool, w, x.data(), n, y.data(), ws);
-            ASSERT_EQ(y, expect) << DTypeName(type) << " " << IsaName(isa) << " threads=" << threads
-                                 << " rows=" << rows << " n=" << n;
+            if (k.gemm_kernel(type).multiply != nullptr && n >= 8) {
+              // Panel GEMM: the same exact block sums, f32 block sums in another order.
+              for (size_t i = 0; i < y.size(); ++i) {
+                ASSERT_NEAR(y[i], expect[i], 1e-5f * (1.0f + std::fabs(expect[i])))
+                    << DTypeName(type) << " " << IsaName(isa) << " threads=" << threads << " rows=" << rows
+                    << " n=" << n << " i=" << i;
+              }
+            } else {
+              ASSERT_EQ(y, expect) << DTypeName(type) << " " << IsaName(isa) << " threads=" << threads
+                                   << " rows=" << rows << " n=" << n;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Every panel kernel directly: each panel height (1..16 rows) and activation count (1..27: full
+// tiles and every remainder) against the same table's quantizer + dot product per row, with
+// weights whose blocks carry very different scales (so a misplaced block scale shows).
+TEST(MatmulTest, PanelGemmMatchesDotProducts) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (!IsaSupported(isa)) continue;
+    const KernelTable& k = KernelsFor(isa);
+    for (uint32_t ti = 0; ti < kDTypeTableSize; ++ti) {
+      const auto type = static_cast<DType>(ti);
+      const GemmKernel& gemm = k.gemm_kernel(type);
+      if (gemm.multiply == nullptr) continue;
+      const int64_t cols = 768;
+      const size_t row_bytes = *RowBytes(type, cols);
+      std::vector<float> wf(kGemmPanelRows * cols);
+      for (size_t i = 0; i < wf.size(); ++i) wf[i] = dist(rng) * std::exp2(static_cast<float>((i / 32) % 7) - 3);
+      std::vector<uint8_t> wq(kGemmPanelRows * row_bytes);
+      ASSERT_TRUE(QuantizeWeights(type, wf, cols, wq).ok());
+      const int64_t max_n = 27;
+      std::vector<float> x(max_n * cols);
+      for (auto& v : x) v = dist(rng);
+      const DType at = VecDotType(type);
+      const size_t ab = *RowBytes(at, cols);
+      std::vector<uint8_t> aq(max_n * ab);
+      for (int64_t j = 0; j < max_n; ++j) k.quantize_act(at)(x.data() + j * cols, aq.data() + j * ab, cols);
+      const size_t gab = gemm.act_row_bytes(cols);
+      std::vector<uint8_t> ga(max_n * gab);
+      for (int64_t j = 0; j < max_n; ++j) gemm.quantize_act(x.data() + j * cols, ga.data() + j * gab, cols);
+      std::vector<uint8_t> panel_storage(gemm.panel_bytes(cols) + 64);
+      void* panel = panel_storage.data() + (64 - reinterpret_cast<uintptr_t>(panel_storage.data()) % 64) % 64;
+      for (int n_rows = 1; n_rows <= kGemmPanelRows; ++n_rows) {
+        gemm.pack_panel(wq.data(), row_bytes, n_rows, cols, panel);
+        for (int64_t n = 1; n <= max_n; n += (n_rows == kGemmPanelRows ? 1 : 5)) {
+          const int64_t ldy = kGemmPanelRows + 3;
+          std::vector<float> y(n * ldy, NAN);
+          gemm.multiply(panel, cols, ga.data(), gab, n, y.data(), ldy, n_rows);
+          for (int64_t j = 0; j < n; ++j) {
+            for (int64_t c = 0; c < ldy; ++c) {
+              if (c >= n_rows) {
+                ASSERT_TRUE(std::isnan(y[j * ldy + c])) << "wrote past the panel's rows";
+                continue;
+              }
+              const float expect = k.dot(type)(cols, wq.data() + c * row_bytes, aq.data() + j * ab);
+              // f32 rounding of the block sums, relative to their magnitudes (they can cancel).
+              double magnitude = 0;
+              for (int64_t e = 0; e < cols; ++e) magnitude += std::fabs(wf[c * cols + e] * x[j * cols + e]);
+              ASSERT_NEAR(y[j * ldy + c], expect, 1e-6 * magnitude)
+                  << DTypeName(type) << " " << IsaName(isa) << " n_rows=" << n_rows << " n=" << n << " j=" << j
+                  << " row=" << c;
+            }
           }
         }
       }

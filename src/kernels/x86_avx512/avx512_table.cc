@@ -1,6 +1,7 @@
 // The AVX-512 kernel table (F/BW/VL/DQ/VNNI, BF16 dot when the CPU has AVX512_BF16): the same
 // kernels as AVX2 with VNNI dot products, mask-register bit expansion and 512-bit BF16 dots.
 #include "kernels/kernels.h"
+#include "kernels/x86_avx512/gemm_avx512.h"
 
 #define ENCLAVE_SIMD_NAMESPACE avx512
 #define ENCLAVE_SIMD_AVX512 1
@@ -15,6 +16,7 @@ const KernelTable& Avx512Kernels() {
     t.isa = Isa::kAvx512;
     avx512::FillTable(&t);
     avx512::FillMultiRowTable(&t);
+    avx512::FillGemmTable(&t);
     return t;
   }();
   return table;

@@ -1,0 +1,310 @@
+// AVX-512 VNNI panel GEMM (see GemmKernel in kernels/kernels.h).
+//
+// Panel layout, per quantization block of the 16 rows: q[g][r][0..3] holds elements 4g..4g+3 of
+// row r, so one 64-byte vector is "4 elements x 16 rows" and VPDPBUSD against a broadcast dword of
+// one activation row adds those 4 products into each row's int32 lane. Lanes are rows throughout:
+// per-row block scales are plain vectors, and each activation row's result is one 16-float store.
+//
+// Q4_K (levels 0..15, unsigned) takes the usual Q8_K activations as the signed operand. Per
+// sub-block of 32: 8 VPDPBUSD, then one multiply by the sub-block scales (exact int32); per
+// super-block the mins term (mins x bsums, VPDPWSSD) and the f32 scale products, as the reference.
+//
+// Q8_0 weights are signed, so the roles swap: activations become the unsigned operand by adding
+// 128 (a "biased" Q8_0 row), and sum((a + 128) w) - 128 sum(w) is exact; -128 sum(w) per row and
+// block is computed at packing time and starts each block's accumulator.
+#include "kernels/x86_avx512/gemm_avx512.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <utility>
+
+#include "base/half.h"
+#include "kernels/quant_blocks.h"
+
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized inside their own _mm512_setzero/undefined
+// helpers once they are inlined into arrays of vectors; the values are always written first.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace enclave::kernels::avx512 {
+namespace {
+
+constexpr int kRows = kGemmPanelRows;
+static_assert(kRows == 16, "a panel is one 512-bit vector of int32 lanes wide");
+
+inline int32_t LoadDword(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+inline __m512i BroadcastDword(const void* p) { return _mm512_set1_epi32(LoadDword(p)); }
+
+// Packing reads "the same dword of each of the panel's rows" with one gather: lane r loads the 4
+// bytes at base + r * row_stride. Lanes of rows past n_rows are not read and come back zero.
+struct RowGather {
+  __m512i offsets;
+  __mmask16 valid;
+
+  RowGather(size_t row_stride, int n_rows)
+      : offsets(_mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                   _mm512_set1_epi32(static_cast<int32_t>(row_stride)))),
+        valid(static_cast<__mmask16>((1u << n_rows) - 1)) {}
+
+  __m512i operator()(const uint8_t* base) const {
+    return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, offsets, base, 1);
+  }
+};
+
+// Lane-wise fp16 -> f32 of the low (kHigh = false) or high 16 bits of each dword.
+template <bool kHigh>
+inline __m512 HalvesToFloat(__m512i v) {
+  if constexpr (kHigh) v = _mm512_srli_epi32(v, 16);
+  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
+}
+
+// ---- Q4_K -----------------------------------------------------------------------------------
+
+struct alignas(64) PanelQ4K {
+  uint8_t q[kQKK / 4][kRows][4];
+  int32_t scales[8][kRows];
+  int32_t mins[8][kRows];  // (m, m) as two int16: VPDPWSSD with a bsums pair gives m * (b0 + b1)
+  float d[kRows];
+  float dmin[kRows];
+};
+
+size_t PanelBytesQ4K(int64_t k) { return static_cast<size_t>(k / kQKK) * sizeof(PanelQ4K); }
+size_t ActBytesQ8K(int64_t k) { return static_cast<size_t>(k / kQKK) * sizeof(BlockQ8_K); }
+
+void PackQ4K(const void* rows, size_t row_stride, int n_rows, int64_t k, void* panel) {
+  auto* out = static_cast<PanelQ4K*>(panel);
+  const RowGather gather(row_stride, n_rows);
+  const __m512i low_mask = _mm512_set1_epi8(0x0F);
+  const __m512i six_bits = _mm512_set1_epi32(63);
+  const __m512i four_bits = _mm512_set1_epi32(0x0F);
+  const __m512i two_bits = _mm512_set1_epi32(3);
+  for (int64_t i = 0; i < k / kQKK; ++i) {
+    const auto* block = static_cast<const uint8_t*>(rows) + i * sizeof(BlockQ4_K);
+    PanelQ4K& p = out[i];
+    const __m512i d_dmin = gather(block + offsetof(BlockQ4_K, d));
+    _mm512_store_ps(p.d, HalvesToFloat<false>(d_dmin));
+    _mm512_store_ps(p.dmin, HalvesToFloat<true>(d_dmin));
+    // The 12 scale bytes as three dwords per row; UnpackScaleMinK4 in 16 lanes at once.
+    const uint8_t* scales = block + offsetof(BlockQ4_K, scales);
+    const __m512i s0 = gather(scales), s1 = gather(scales + 4), s2 = gather(scales + 8);
+    for (int j = 0; j < 4; ++j) {
+      const __m512i b0 = _mm512_srli_epi32(s0, 8 * j), b1 = _mm512_srli_epi32(s1, 8 * j);
+      const __m512i b2 = _mm512_srli_epi32(s2, 8 * j);
+      const __m512i sc_lo = _mm512_and_si512(b0, six_bits), m_lo = _mm512_and_si512(b1, six_bits);
+      const __m512i sc_hi = _mm512_or_si512(_mm512_and_si512(b2, four_bits),
+                                            _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(b0, 6), two_bits), 4));
+      const __m512i m_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(b2, 4), four_bits),
+                                           _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(b1, 6), two_bits), 4));
+      _mm512_store_si512(p.scales[j], sc_lo);
+      _mm512_store_si512(p.scales[j + 4], sc_hi);
+      _mm512_store_si512(p.mins[j], _mm512_or_si512(m_lo, _mm512_slli_epi32(m_lo, 16)));
+      _mm512_store_si512(p.mins[j + 4], _mm512_or_si512(m_hi, _mm512_slli_epi32(m_hi, 16)));
+    }
+    // Byte l of chunk c: low nibble = element 64c + l (sub-block 2c), high = 64c + 32 + l.
+    const uint8_t* qs = block + offsetof(BlockQ4_K, qs);
+    for (int c = 0; c < 4; ++c) {
+      for (int g = 0; g < 8; ++g) {
+        const __m512i v = gather(qs + 32 * c + 4 * g);
+        _mm512_store_si512(p.q[16 * c + g], _mm512_and_si512(v, low_mask));
+        _mm512_store_si512(p.q[16 * c + 8 + g], _mm512_and_si512(_mm512_srli_epi16(v, 4), low_mask));
+      }
+    }
+  }
+}
+
+template <int T>
+inline void TileQ4K(const PanelQ4K* panel, int64_t nb, const uint8_t* act, size_t act_stride, float* y,
+                    int64_t ldy, __mmask16 store_mask) {
+  const BlockQ8_K* a[T];
+  for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const BlockQ8_K*>(act + t * act_stride);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const PanelQ4K& p = panel[i];
+    __m512i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
+    for (int s = 0; s < 8; ++s) {
+      __m512i isub[T];
+      for (int t = 0; t < T; ++t) isub[t] = _mm512_setzero_si512();
+      for (int g = 0; g < 8; ++g) {
+        const __m512i w = _mm512_load_si512(p.q[8 * s + g]);
+        for (int t = 0; t < T; ++t) isub[t] = _mm512_dpbusd_epi32(isub[t], w, BroadcastDword(a[t][i].qs + 32 * s + 4 * g));
+      }
+      const __m512i sc = _mm512_load_si512(p.scales[s]);
+      for (int t = 0; t < T; ++t) isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(isub[t], sc));
+    }
+    const __m512 d = _mm512_load_ps(p.d), dmin = _mm512_load_ps(p.dmin);
+    for (int t = 0; t < T; ++t) {
+      __m512i imin = _mm512_setzero_si512();
+      for (int s = 0; s < 8; ++s) {
+        imin = _mm512_dpwssd_epi32(imin, _mm512_load_si512(p.mins[s]), BroadcastDword(&a[t][i].bsums[2 * s]));
+      }
+      // d_a * (d * sum_q - dmin * sum_m), the reference's per-super-block formula.
+      const __m512 v = _mm512_fmsub_ps(d, _mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(imin)));
+      acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(a[t][i].d), v, acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, store_mask, acc[t]);
+}
+
+// ---- Q8_0 -----------------------------------------------------------------------------------
+
+struct alignas(64) PanelQ8_0 {
+  int8_t q[kQK / 4][kRows][4];
+  int32_t bias[kRows];  // -128 * sum(q) of the row's block
+  float d[kRows];
+};
+
+// The activation row: Q8_0 levels + 128 as unsigned bytes, and the block scale (rounded through
+// fp16 exactly as the Q8_0 activation quantizer stores it) as f32.
+struct BiasedQ8Block {
+  float d;
+  uint8_t qs[kQK];
+};
+
+size_t PanelBytesQ8_0(int64_t k) { return static_cast<size_t>(k / kQK) * sizeof(PanelQ8_0); }
+size_t ActBytesBiasedQ8(int64_t k) { return static_cast<size_t>(k / kQK) * sizeof(BiasedQ8Block); }
+
+void QuantizeActBiasedQ8(const float* src, void* dst, int64_t n) {
+  auto* y = static_cast<BiasedQ8Block*>(dst);
+  const __m512 sign_off = _mm512_castsi512_ps(_mm512_set1_epi32(0x7FFFFFFF));
+  for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
+    const __m512 x0 = _mm512_loadu_ps(src), x1 = _mm512_loadu_ps(src + 16);
+    const __m512 amax = _mm512_max_ps(_mm512_and_ps(x0, sign_off), _mm512_and_ps(x1, sign_off));
+    // As the Q8_0 activation quantizer: levels from the unrounded scale, the scale stored as fp16.
+    const float d_exact = _mm512_reduce_max_ps(amax) / 127.0f;
+    const float d = Fp16ToF32(F32ToFp16(d_exact));
+    const __m512 id = _mm512_set1_ps(d_exact != 0.0f ? 1.0f / d_exact : 0.0f);
+    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, id));
+    const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, id));
+    const __m512i off = _mm512_set1_epi32(128);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y[i].qs), _mm512_cvtepi32_epi8(_mm512_add_epi32(q0, off)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y[i].qs + 16), _mm512_cvtepi32_epi8(_mm512_add_epi32(q1, off)));
+    y[i].d = d;
+  }
+}
+
+void PackQ8_0(const void* rows, size_t row_stride, int n_rows, int64_t k, void* panel) {
+  auto* out = static_cast<PanelQ8_0*>(panel);
+  const RowGather gather(row_stride, n_rows);
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (int64_t i = 0; i < k / kQK; ++i) {
+    const auto* block = static_cast<const uint8_t*>(rows) + i * sizeof(BlockQ8_0);
+    PanelQ8_0& p = out[i];
+    __m512i sum = _mm512_setzero_si512();
+    for (int g = 0; g < kQK / 4; ++g) {
+      const __m512i v = gather(block + offsetof(BlockQ8_0, qs) + 4 * g);
+      _mm512_store_si512(p.q[g], v);
+      sum = _mm512_dpbusd_epi32(sum, ones, v);
+    }
+    _mm512_store_si512(p.bias, _mm512_mullo_epi32(sum, _mm512_set1_epi32(-128)));
+    // d is the first 2 bytes of the block; the gathered dword's high half is qs[0..1].
+    _mm512_store_ps(p.d, HalvesToFloat<false>(gather(block + offsetof(BlockQ8_0, d))));
+  }
+}
+
+template <int T>
+inline void TileQ8_0(const PanelQ8_0* panel, int64_t nb, const uint8_t* act, size_t act_stride, float* y,
+                     int64_t ldy, __mmask16 store_mask) {
+  const BiasedQ8Block* a[T];
+  for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const BiasedQ8Block*>(act + t * act_stride);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const PanelQ8_0& p = panel[i];
+    const __m512i bias = _mm512_load_si512(p.bias);
+    __m512i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = bias;
+    for (int g = 0; g < kQK / 4; ++g) {
+      const __m512i w = _mm512_load_si512(p.q[g]);
+      for (int t = 0; t < T; ++t) isum[t] = _mm512_dpbusd_epi32(isum[t], BroadcastDword(a[t][i].qs + 4 * g), w);
+    }
+    const __m512 d = _mm512_load_ps(p.d);
+    for (int t = 0; t < T; ++t) {
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(d, _mm512_set1_ps(a[t][i].d)), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, store_mask, acc[t]);
+}
+
+// ---- driver ---------------------------------------------------------------------------------
+
+// Runs Tile<T> over the n activation rows in tiles of kTile, then the remainder with a smaller
+// instantiation (the tile size is a template argument so that accumulators stay in registers).
+template <typename Panel, int kTile, template <int> class Tile>
+void MultiplyTiles(const void* panel, int64_t nb, const void* act, size_t act_stride, int64_t n, float* y,
+                   int64_t ldy, int n_rows) {
+  const auto* p = static_cast<const Panel*>(panel);
+  const auto* a = static_cast<const uint8_t*>(act);
+  const __mmask16 mask = static_cast<__mmask16>((1u << n_rows) - 1);
+  int64_t j = 0;
+  for (; j + kTile <= n; j += kTile) Tile<kTile>::Run(p, nb, a + j * act_stride, act_stride, y + j * ldy, ldy, mask);
+  const int rest = static_cast<int>(n - j);
+  if (rest == 0) return;
+  const uint8_t* ar = a + j * act_stride;
+  float* yr = y + j * ldy;
+  [&]<int... R>(std::integer_sequence<int, R...>) {
+    ((rest == R + 1 ? Tile<R + 1>::Run(p, nb, ar, act_stride, yr, ldy, mask) : void()), ...);
+  }(std::make_integer_sequence<int, kTile - 1>{});
+}
+
+// Register budget: Q4_K keeps 3 vectors per activation row live (sub-block, super-block and f32
+// sums), Q8_0 two.
+constexpr int kTileQ4K = 8;
+constexpr int kTileQ8_0 = 12;
+
+template <int T>
+struct Q4KTile {
+  static void Run(const PanelQ4K* p, int64_t nb, const uint8_t* a, size_t s, float* y, int64_t ldy, __mmask16 m) {
+    TileQ4K<T>(p, nb, a, s, y, ldy, m);
+  }
+};
+template <int T>
+struct Q8_0Tile {
+  static void Run(const PanelQ8_0* p, int64_t nb, const uint8_t* a, size_t s, float* y, int64_t ldy, __mmask16 m) {
+    TileQ8_0<T>(p, nb, a, s, y, ldy, m);
+  }
+};
+
+void MultiplyQ4K(const void* panel, int64_t k, const void* act, size_t act_stride, int64_t n, float* y, int64_t ldy,
+                 int n_rows) {
+  MultiplyTiles<PanelQ4K, kTileQ4K, Q4KTile>(panel, k / kQKK, act, act_stride, n, y, ldy, n_rows);
+}
+
+void MultiplyQ8_0(const void* panel, int64_t k, const void* act, size_t act_stride, int64_t n, float* y,
+                  int64_t ldy, int n_rows) {
+  MultiplyTiles<PanelQ8_0, kTileQ8_0, Q8_0Tile>(panel, k / kQK, act, act_stride, n, y, ldy, n_rows);
+}
+
+}  // namespace
+
+void FillGemmTable(KernelTable* table) {
+  GemmKernel& q4k = table->gemm[static_cast<uint32_t>(DType::kQ4_K)];
+  q4k.quantize_act = table->quantize_act(DType::kQ8_K);
+  q4k.act_row_bytes = ActBytesQ8K;
+  q4k.panel_bytes = PanelBytesQ4K;
+  q4k.pack_panel = PackQ4K;
+  q4k.multiply = MultiplyQ4K;
+
+  GemmKernel& q8 = table->gemm[static_cast<uint32_t>(DType::kQ8_0)];
+  q8.quantize_act = QuantizeActBiasedQ8;
+  q8.act_row_bytes = ActBytesBiasedQ8;
+  q8.panel_bytes = PanelBytesQ8_0;
+  q8.pack_panel = PackQ8_0;
+  q8.multiply = MultiplyQ8_0;
+}
+
+}  // namespace enclave::kernels::avx512
+
+#pragma GCC diagnostic pop
