@@ -52,6 +52,31 @@ struct GemmKernel {
                    int64_t ldy, int n_rows) = nullptr;
 };
 
+// One attention work item: n_queries query vectors that share a key/value head (the query heads
+// of a GQA group, for one or more tokens of one sequence), each attending causally to keys
+// 0..last_key[i]. Keys and values are rows of kv_type (F16 or F32) reached through one pointer
+// per position, so the paged KV cache's blocks need no copying. Computed in one pass over the keys
+// (running maximum and sum, "online softmax"), 16 keys at a time: each chunk of keys and values is
+// converted to f32 once and used by every query of the item.
+struct AttentionItem {
+  int n_queries = 0;
+  const float* const* queries = nullptr;  // [n_queries] -> k_dim floats
+  float* const* outputs = nullptr;        // [n_queries] -> v_dim floats (written)
+  const int32_t* last_key = nullptr;      // [n_queries]
+  int k_dim = 0, v_dim = 0;
+  float scale = 1.0f;                     // applied to q·k
+  DType kv_type = DType::kF16;
+  const uint8_t* const* keys = nullptr;    // [max(last_key) + 1] -> k_dim elements
+  const uint8_t* const* values = nullptr;  // [max(last_key) + 1] -> v_dim elements
+  float* scratch = nullptr;                // AttentionScratchFloats(n_queries, k_dim, v_dim)
+};
+using AttentionFn = void (*)(const AttentionItem& item);
+inline constexpr int kAttentionChunk = 16;
+inline size_t AttentionScratchFloats(int n_queries, int k_dim, int v_dim) {
+  return static_cast<size_t>(kAttentionChunk) * (k_dim + v_dim) + 2 * static_cast<size_t>(n_queries) +
+         kAttentionChunk;
+}
+
 struct KernelTable {
   Isa isa = Isa::kScalar;
   // Indexed by static_cast<uint32_t>(DType). Null where a type has no such kernel.
@@ -65,6 +90,7 @@ struct KernelTable {
   VecDotX4Fn vec_dot_x4[kDTypeTableSize] = {};
   // Indexed by the weight type. Empty (multiply == nullptr) where a table has none.
   GemmKernel gemm[kDTypeTableSize] = {};
+  AttentionFn attention = nullptr;
 
   DequantizeRowFn dequantize(DType t) const { return dequantize_row[static_cast<uint32_t>(t)]; }
   QuantizeRowFn quantize_act(DType t) const { return quantize_activation[static_cast<uint32_t>(t)]; }

@@ -1,6 +1,7 @@
 #include "runtime/cpu_backend.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -109,56 +110,73 @@ void CpuBackend::StoreKv(KvCache& kv, int layer, const float* k, const float* v,
 }
 
 void CpuBackend::Attention(const AttentionArgs& a) {
-  const int64_t jobs = a.n_tokens * a.n_heads;
+  // Work items: a run of up to kAttentionTokens consecutive batch tokens of one sequence, times
+  // one KV head; the item's queries are those tokens' query heads of that head's group, so every
+  // converted key and value chunk serves group x tokens queries. Items differ in cost (causal:
+  // later positions attend to more keys), so the longest go first and threads take the next
+  // item as they finish.
+  constexpr int64_t kAttentionTokens = 16;
   const int group = a.n_heads / a.n_kv_heads;
+  attention_items_.clear();
+  for (int64_t t0 = 0; t0 < a.n_tokens;) {
+    int64_t t1 = t0 + 1;
+    int64_t cost = a.positions[t0] + 1;
+    while (t1 < a.n_tokens && t1 - t0 < kAttentionTokens && a.seq_ids[t1] == a.seq_ids[t0]) {
+      cost += a.positions[t1] + 1;
+      ++t1;
+    }
+    for (int g = 0; g < a.n_kv_heads; ++g) attention_items_.push_back({t0, t1, g, cost});
+    t0 = t1;
+  }
+  std::stable_sort(attention_items_.begin(), attention_items_.end(),
+                   [](const AttentionWork& x, const AttentionWork& y) { return x.cost > y.cost; });
+
   const int bt = a.kv->block_tokens();
-  const DType type = a.kv->type();
   const size_t row_bytes = a.kv->row_bytes();
   const size_t head_bytes = row_bytes / a.n_kv_heads;
-  // q·k with the dot product of the widest ISA this CPU has: the kernel table's F16 or F32
-  // "weight" row (the cached key) against the F32 query.
-  const kernels::VecDotFn dot = kernels_.dot(type);
-  const kernels::DequantizeRowFn f16_to_f32 = kernels_.dequantize(DType::kF16);
-  thread_scores_.resize(pool_.size());
-  thread_values_.resize(pool_.size());
-  pool_.Run([&](int thread, int n_threads) {
-    int64_t begin, end;
-    ThreadPool::SplitRange(jobs, 1, thread, n_threads, &begin, &end);
-    std::vector<float>& scores = thread_scores_[thread];
-    std::vector<float>& value = thread_values_[thread];
-    value.resize(a.head_dim);
-    for (int64_t job = begin; job < end; ++job) {
-      const int64_t t = job / a.n_heads;
-      const int h = static_cast<int>(job % a.n_heads);
-      const int g = h / group;
-      const int64_t n_pos = static_cast<int64_t>(a.positions[t]) + 1;
-      const std::vector<int32_t>& blocks = a.kv->Blocks(a.seq_ids[t]);
-      const float* q = a.q + (t * a.n_heads + h) * a.head_dim;
-      if (static_cast<int64_t>(scores.size()) < n_pos) scores.resize(n_pos);
-      float max_score = -INFINITY;
-      for (int64_t p = 0; p < n_pos; ++p) {
-        const uint8_t* k = a.kv->KBlock(a.layer, blocks[p / bt]) + (p % bt) * row_bytes + g * head_bytes;
-        scores[p] = dot(a.head_dim, k, q) * a.scale;
-        max_score = std::max(max_score, scores[p]);
-      }
-      double sum = 0;
-      for (int64_t p = 0; p < n_pos; ++p) {
-        scores[p] = std::exp(scores[p] - max_score);
-        sum += scores[p];
-      }
-      const float inv = static_cast<float>(1.0 / sum);
-      float* out = a.out + (t * a.n_heads + h) * a.head_dim;
-      std::fill(out, out + a.head_dim, 0.0f);
-      for (int64_t p = 0; p < n_pos; ++p) {
-        const uint8_t* vp = a.kv->VBlock(a.layer, blocks[p / bt]) + (p % bt) * row_bytes + g * head_bytes;
-        const float* v = reinterpret_cast<const float*>(vp);
-        if (type == DType::kF16) {
-          f16_to_f32(vp, value.data(), a.head_dim);
-          v = value.data();
+  const int max_queries = static_cast<int>(kAttentionTokens) * group;
+  attention_threads_.resize(pool_.size());
+  std::atomic<size_t> next{0};
+  pool_.Run([&](int thread, int) {
+    AttentionThreadState& st = attention_threads_[thread];
+    st.queries.resize(max_queries);
+    st.outputs.resize(max_queries);
+    st.last_key.resize(max_queries);
+    st.scratch.resize(kernels::AttentionScratchFloats(max_queries, a.head_dim, a.head_dim));
+    for (size_t w = next.fetch_add(1); w < attention_items_.size(); w = next.fetch_add(1)) {
+      const AttentionWork& work = attention_items_[w];
+      int n_queries = 0;
+      int32_t max_key = 0;
+      for (int64_t t = work.t0; t < work.t1; ++t) {
+        max_key = std::max(max_key, a.positions[t]);
+        for (int hh = 0; hh < group; ++hh) {
+          const int64_t h = static_cast<int64_t>(work.kv_head) * group + hh;
+          st.queries[n_queries] = a.q + (t * a.n_heads + h) * a.head_dim;
+          st.outputs[n_queries] = a.out + (t * a.n_heads + h) * a.head_dim;
+          st.last_key[n_queries] = a.positions[t];
+          ++n_queries;
         }
-        const float w = scores[p] * inv;
-        for (int d = 0; d < a.head_dim; ++d) out[d] += w * v[d];
       }
+      const std::vector<int32_t>& blocks = a.kv->Blocks(a.seq_ids[work.t0]);
+      st.keys.resize(max_key + 1);
+      st.values.resize(max_key + 1);
+      for (int32_t p = 0; p <= max_key; ++p) {
+        const size_t offset = static_cast<size_t>(p % bt) * row_bytes + work.kv_head * head_bytes;
+        st.keys[p] = a.kv->KBlock(a.layer, blocks[p / bt]) + offset;
+        st.values[p] = a.kv->VBlock(a.layer, blocks[p / bt]) + offset;
+      }
+      kernels::AttentionItem item;
+      item.n_queries = n_queries;
+      item.queries = st.queries.data();
+      item.outputs = st.outputs.data();
+      item.last_key = st.last_key.data();
+      item.k_dim = item.v_dim = a.head_dim;
+      item.scale = a.scale;
+      item.kv_type = a.kv->type();
+      item.keys = st.keys.data();
+      item.values = st.values.data();
+      item.scratch = st.scratch.data();
+      kernels_.attention(item);
     }
   });
 }

@@ -34,8 +34,21 @@ class CpuBackend final : public Backend {
   const kernels::KernelTable& kernels_;
   ThreadPool& pool_;
   kernels::MatmulWorkspace workspace_;
-  std::vector<std::vector<float>> thread_scores_;  // per-thread attention scores
-  std::vector<std::vector<float>> thread_values_;  // per-thread V row converted from F16
+  // Attention work items of the current call and each thread's buffers for them.
+  struct AttentionWork {
+    int64_t t0, t1;  // batch tokens [t0, t1), one sequence
+    int kv_head;
+    int64_t cost;    // keys attended, summed over the tokens
+  };
+  struct AttentionThreadState {
+    std::vector<const float*> queries;
+    std::vector<float*> outputs;
+    std::vector<int32_t> last_key;
+    std::vector<const uint8_t*> keys, values;
+    std::vector<float> scratch;
+  };
+  std::vector<AttentionWork> attention_items_;
+  std::vector<AttentionThreadState> attention_threads_;
   // Rotary cos/sin of the last batch's positions.
   const double* rope_freq_ = nullptr;
   std::vector<int32_t> rope_positions_;

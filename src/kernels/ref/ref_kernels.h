@@ -34,6 +34,9 @@ void QuantizeActQ8_0(const float* src, void* dst, int64_t n);
 void QuantizeActQ8_1(const float* src, void* dst, int64_t n);
 void QuantizeActQ8_K(const float* src, void* dst, int64_t n);
 
+// Causal attention over one AttentionItem (kernels/attention_impl.h).
+void Attend(const AttentionItem& item);
+
 // Dot products of a weight row with an activation row of VecDotType(weight type).
 float DotF32(int64_t n, const void* w, const void* a);
 float DotF16(int64_t n, const void* w, const void* a);

@@ -33,6 +33,7 @@ const KernelTable& RefKernels() {
     act(DType::kQ8_0, ref::QuantizeActQ8_0);
     act(DType::kQ8_1, ref::QuantizeActQ8_1);
     act(DType::kQ8_K, ref::QuantizeActQ8_K);
+    t.attention = ref::Attend;
     return t;
   }();
   return table;

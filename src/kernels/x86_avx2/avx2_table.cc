@@ -8,6 +8,9 @@
 #include "kernels/x86_common/simd_dot4_impl.h"
 
 namespace enclave::kernels {
+namespace avx2 {
+AttentionFn AttentionKernel();  // x86_avx2/attention_avx2.cc
+}  // namespace avx2
 
 const KernelTable& Avx2Kernels() {
   static const KernelTable table = [] {
@@ -15,6 +18,7 @@ const KernelTable& Avx2Kernels() {
     t.isa = Isa::kAvx2;
     avx2::FillTable(&t);
     avx2::FillMultiRowTable(&t);
+    t.attention = avx2::AttentionKernel();
     return t;
   }();
   return table;

@@ -9,6 +9,9 @@
 #include "kernels/x86_common/simd_dot4_impl.h"
 
 namespace enclave::kernels {
+namespace avx512 {
+AttentionFn AttentionKernel();  // x86_avx512/attention_avx512.cc
+}  // namespace avx512
 
 const KernelTable& Avx512Kernels() {
   static const KernelTable table = [] {
@@ -17,6 +20,7 @@ const KernelTable& Avx512Kernels() {
     avx512::FillTable(&t);
     avx512::FillMultiRowTable(&t);
     avx512::FillGemmTable(&t);
+    t.attention = avx512::AttentionKernel();
     return t;
   }();
   return table;
