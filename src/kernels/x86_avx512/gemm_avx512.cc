@@ -8,6 +8,7 @@
 // Q4_K (levels 0..15, unsigned) takes the usual Q8_K activations as the signed operand. Per
 // sub-block of 32: 8 VPDPBUSD, then one multiply by the sub-block scales (exact int32); per
 // super-block the mins term (mins x bsums, VPDPWSSD) and the f32 scale products, as the reference.
+// Q6_K works the same way with 16 sub-blocks of 16 and signed scales.
 //
 // Q8_0 weights are signed, so the roles swap: activations become the unsigned operand by adding
 // 128 (a "biased" Q8_0 row), and sum((a + 128) w) - 128 sum(w) is exact; -128 sum(w) per row and
@@ -158,6 +159,98 @@ inline void TileQ4K(const PanelQ4K* panel, int64_t nb, const uint8_t* act, size_
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, store_mask, acc[t]);
 }
 
+// ---- Q6_K -----------------------------------------------------------------------------------
+//
+// Levels 0..63 (unsigned) against Q8_K activations; value = d * scale[s] * (level - 32) with 16
+// sub-blocks of 16. Per sub-block 4 VPDPBUSD and one multiply by the int8 scales; the -32 offset
+// is 32 * sum_s scale[s] * bsums[s] per super-block (VPDPWSSD on scale pairs), all exact int32.
+
+struct alignas(64) PanelQ6K {
+  uint8_t q[kQKK / 4][kRows][4];
+  int32_t scales[16][kRows];
+  int32_t scale_pairs[8][kRows];  // (scale[2p], scale[2p+1]) as two int16
+  float d[kRows];
+};
+
+size_t PanelBytesQ6K(int64_t k) { return static_cast<size_t>(k / kQKK) * sizeof(PanelQ6K); }
+
+void PackQ6K(const void* rows, size_t row_stride, int n_rows, int64_t k, void* panel) {
+  auto* out = static_cast<PanelQ6K*>(panel);
+  const RowGather gather(row_stride, n_rows);
+  const __m512i low_mask = _mm512_set1_epi8(0x0F);
+  const __m512i two_bits = _mm512_set1_epi8(0x03);
+  for (int64_t i = 0; i < k / kQKK; ++i) {
+    const auto* block = static_cast<const uint8_t*>(rows) + i * sizeof(BlockQ6_K);
+    PanelQ6K& p = out[i];
+    _mm512_store_ps(p.d, HalvesToFloat<false>(gather(block + offsetof(BlockQ6_K, d))));
+    const uint8_t* scales = block + offsetof(BlockQ6_K, scales);
+    for (int w = 0; w < 4; ++w) {
+      const __m512i v = gather(scales + 4 * w);
+      __m512i sc[4];
+      for (int b = 0; b < 4; ++b) sc[b] = _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * b), 24);  // sign-extend byte b
+      for (int b = 0; b < 4; ++b) _mm512_store_si512(p.scales[4 * w + b], sc[b]);
+      for (int b = 0; b < 4; b += 2) {
+        const __m512i pair = _mm512_or_si512(_mm512_and_si512(sc[b], _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(sc[b + 1], 16));
+        _mm512_store_si512(p.scale_pairs[2 * w + b / 2], pair);
+      }
+    }
+    // Element 128h + r: low 4 bits from ql[64h + r % 64] (high nibble when r >= 64), top 2 bits
+    // from qh[32h + r % 32] at bit 2 * (r / 32).
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* ql = block + offsetof(BlockQ6_K, ql) + 64 * h;
+      const uint8_t* qh = block + offsetof(BlockQ6_K, qh) + 32 * h;
+      for (int j = 0; j < 8; ++j) {
+        const __m512i hi = gather(qh + 4 * j);
+        for (int half = 0; half < 2; ++half) {  // r in [32 * half, 32 * half + 32) and r + 64
+          const __m512i lo = gather(ql + 32 * half + 4 * j);
+          const int quarter_lo = half, quarter_hi = half + 2;
+          const __m512i hi_lo = _mm512_and_si512(_mm512_srli_epi16(hi, 2 * quarter_lo), two_bits);
+          const __m512i hi_hi = _mm512_and_si512(_mm512_srli_epi16(hi, 2 * quarter_hi), two_bits);
+          const __m512i level_lo = _mm512_or_si512(_mm512_and_si512(lo, low_mask), _mm512_slli_epi16(hi_lo, 4));
+          const __m512i level_hi =
+              _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(lo, 4), low_mask), _mm512_slli_epi16(hi_hi, 4));
+          _mm512_store_si512(p.q[32 * h + 8 * quarter_lo + j], level_lo);
+          _mm512_store_si512(p.q[32 * h + 8 * quarter_hi + j], level_hi);
+        }
+      }
+    }
+  }
+}
+
+template <int T>
+inline void TileQ6K(const PanelQ6K* panel, int64_t nb, const uint8_t* act, size_t act_stride, float* y,
+                    int64_t ldy, __mmask16 store_mask) {
+  const BlockQ8_K* a[T];
+  for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const BlockQ8_K*>(act + t * act_stride);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const PanelQ6K& p = panel[i];
+    __m512i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
+    for (int s = 0; s < 16; ++s) {
+      __m512i isub[T];
+      for (int t = 0; t < T; ++t) isub[t] = _mm512_setzero_si512();
+      for (int g = 0; g < 4; ++g) {
+        const __m512i w = _mm512_load_si512(p.q[4 * s + g]);
+        for (int t = 0; t < T; ++t) isub[t] = _mm512_dpbusd_epi32(isub[t], w, BroadcastDword(a[t][i].qs + 16 * s + 4 * g));
+      }
+      const __m512i sc = _mm512_load_si512(p.scales[s]);
+      for (int t = 0; t < T; ++t) isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(isub[t], sc));
+    }
+    const __m512 d = _mm512_load_ps(p.d);
+    for (int t = 0; t < T; ++t) {
+      __m512i offset = _mm512_setzero_si512();
+      for (int q = 0; q < 8; ++q) {
+        offset = _mm512_dpwssd_epi32(offset, _mm512_load_si512(p.scale_pairs[q]), BroadcastDword(&a[t][i].bsums[2 * q]));
+      }
+      const __m512i sumi = _mm512_sub_epi32(isum[t], _mm512_slli_epi32(offset, 5));
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(a[t][i].d)), _mm512_cvtepi32_ps(sumi), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, store_mask, acc[t]);
+}
+
 // ---- Q8_0 -----------------------------------------------------------------------------------
 
 struct alignas(64) PanelQ8_0 {
@@ -259,8 +352,8 @@ void MultiplyTiles(const void* panel, int64_t nb, const void* act, size_t act_st
   }(std::make_integer_sequence<int, kTile - 1>{});
 }
 
-// Register budget: Q4_K keeps 3 vectors per activation row live (sub-block, super-block and f32
-// sums), Q8_0 two.
+// Register budget: Q4_K and Q6_K keep 3 vectors per activation row live (sub-block, super-block
+// and f32 sums), Q8_0 two.
 constexpr int kTileQ4K = 8;
 constexpr int kTileQ8_0 = 12;
 
@@ -268,6 +361,12 @@ template <int T>
 struct Q4KTile {
   static void Run(const PanelQ4K* p, int64_t nb, const uint8_t* a, size_t s, float* y, int64_t ldy, __mmask16 m) {
     TileQ4K<T>(p, nb, a, s, y, ldy, m);
+  }
+};
+template <int T>
+struct Q6KTile {
+  static void Run(const PanelQ6K* p, int64_t nb, const uint8_t* a, size_t s, float* y, int64_t ldy, __mmask16 m) {
+    TileQ6K<T>(p, nb, a, s, y, ldy, m);
   }
 };
 template <int T>
@@ -280,6 +379,11 @@ struct Q8_0Tile {
 void MultiplyQ4K(const void* panel, int64_t k, const void* act, size_t act_stride, int64_t n, float* y, int64_t ldy,
                  int n_rows) {
   MultiplyTiles<PanelQ4K, kTileQ4K, Q4KTile>(panel, k / kQKK, act, act_stride, n, y, ldy, n_rows);
+}
+
+void MultiplyQ6K(const void* panel, int64_t k, const void* act, size_t act_stride, int64_t n, float* y, int64_t ldy,
+                 int n_rows) {
+  MultiplyTiles<PanelQ6K, kTileQ4K, Q6KTile>(panel, k / kQKK, act, act_stride, n, y, ldy, n_rows);
 }
 
 void MultiplyQ8_0(const void* panel, int64_t k, const void* act, size_t act_stride, int64_t n, float* y,
@@ -296,6 +400,12 @@ void FillGemmTable(KernelTable* table) {
   q4k.panel_bytes = PanelBytesQ4K;
   q4k.pack_panel = PackQ4K;
   q4k.multiply = MultiplyQ4K;
+
+  GemmKernel& q6k = table->gemm[static_cast<uint32_t>(DType::kQ6_K)];
+  q6k = q4k;
+  q6k.panel_bytes = PanelBytesQ6K;
+  q6k.pack_panel = PackQ6K;
+  q6k.multiply = MultiplyQ6K;
 
   GemmKernel& q8 = table->gemm[static_cast<uint32_t>(DType::kQ8_0)];
   q8.quantize_act = QuantizeActBiasedQ8;

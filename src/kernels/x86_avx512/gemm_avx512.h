@@ -1,4 +1,4 @@
-// AVX-512 VNNI panel GEMM kernels (KernelTable::gemm): Q4_K and Q8_0 weights. See GemmKernel in
+// AVX-512 VNNI panel GEMM kernels (KernelTable::gemm): Q4_K, Q6_K and Q8_0 weights. See GemmKernel in
 // kernels/kernels.h for the panel layout's purpose.
 #pragma once
 
