@@ -10,10 +10,12 @@ std::optional<GgufVariant> FindGgufVariant(const std::string& name) {
   if (name == "f16") return GgufVariant{name, DType::kF16, 1};
   if (name == "q8_0") return GgufVariant{name, DType::kQ8_0, 7};
   if (name == "q4_k") return GgufVariant{name, DType::kQ4_K, 15};
+  if (name == "q4_k_m") return GgufVariant{name, DType::kQ4_K, 15};
   return std::nullopt;
 }
 
 std::vector<std::string> GgufVariantNames() { return {"f32", "f16", "q8_0", "q4_k"}; }
+std::vector<std::string> AllGgufVariantNames() { return {"f32", "f16", "q8_0", "q4_k", "q4_k_m"}; }
 
 std::optional<std::string> GgufTensorName(const std::string& hf_name) {
   if (hf_name == "model.embed_tokens.weight") return "token_embd.weight";
@@ -82,10 +84,41 @@ std::vector<float> Llama3RopeFactors(const Preset& p) {
   return out;
 }
 
-DType GgufTensorType(const GgufVariant& variant, const std::string& gguf_name, int64_t row_length, bool tied) {
+namespace {
+
+// llama-quantize's use_more_bits(i_layer, n_layers): the first and last eighth of the layers and
+// every third one in between.
+bool UseMoreBits(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+// The layer of "blk.<N>.<name>.weight" when <name> is `module`, else -1.
+int64_t LayerOf(const std::string& gguf_name, std::string_view module) {
+  static constexpr std::string_view kPrefix = "blk.";
+  std::string_view rest(gguf_name);
+  if (rest.substr(0, kPrefix.size()) != kPrefix) return -1;
+  rest.remove_prefix(kPrefix.size());
+  int64_t layer = 0;
+  size_t digits = 0;
+  while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') layer = layer * 10 + (rest[digits++] - '0');
+  if (digits == 0) return -1;
+  rest.remove_prefix(digits);
+  static constexpr std::string_view kSuffix = ".weight";
+  if (rest.size() != 1 + module.size() + kSuffix.size() || rest[0] != '.') return -1;
+  return rest.substr(1, module.size()) == module && rest.substr(1 + module.size()) == kSuffix ? layer : -1;
+}
+
+}  // namespace
+
+DType GgufTensorType(const GgufVariant& variant, const std::string& gguf_name, int64_t row_length, bool tied,
+                     int64_t n_layers) {
   DType t = variant.main_type;
   if (t == DType::kQ4_K && (gguf_name == "output.weight" || (tied && gguf_name == "token_embd.weight"))) {
     t = DType::kQ6_K;
+  }
+  if (variant.name == "q4_k_m") {
+    for (std::string_view module : {"attn_v", "ffn_down"}) {
+      const int64_t layer = LayerOf(gguf_name, module);
+      if (layer >= 0 && UseMoreBits(layer, n_layers)) t = DType::kQ6_K;
+    }
   }
   const int64_t block = Traits(t).block_elems;
   if (row_length % block == 0) return t;

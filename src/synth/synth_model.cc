@@ -41,12 +41,12 @@ Result<HfDType> ParseHfDType(const std::string& s, bool tiny) {
 
 Result<std::vector<GgufVariant>> ParseVariants(const std::vector<std::string>& names, bool tiny) {
   std::vector<std::string> list = names;
-  if (list.empty()) list = tiny ? GgufVariantNames() : std::vector<std::string>{"q4_k"};
+  if (list.empty()) list = tiny ? GgufVariantNames() : std::vector<std::string>{"q4_k_m"};
   std::vector<GgufVariant> out;
   for (const std::string& n : list) {
     if (n == "none") continue;
     std::optional<GgufVariant> v = FindGgufVariant(n);
-    if (!v) return InvalidArgumentError(fmt::format("--gguf '{}': use any of f32, f16, q8_0, q4_k, or none", n));
+    if (!v) return InvalidArgumentError(fmt::format("--gguf '{}': use any of f32, f16, q8_0, q4_k, q4_k_m, or none", n));
     if (std::none_of(out.begin(), out.end(), [&](const GgufVariant& o) { return o.name == n; })) out.push_back(*v);
   }
   return out;
@@ -263,7 +263,7 @@ Status Synthesize(const SynthOptions& o) {
     if (p->arch == "llama" && t.name.ends_with("k_proj.weight")) values = PermuteRowsForGguf(values, p->n_kv_heads, cols);
     const std::vector<uint64_t> dims(t.shape.rbegin(), t.shape.rend());
     for (size_t k = 0; k < variants.size(); ++k) {
-      const DType type = t.shape.size() == 1 ? DType::kF32 : GgufTensorType(variants[k], *gguf_name, cols, p->tied);
+      const DType type = t.shape.size() == 1 ? DType::kF32 : GgufTensorType(variants[k], *gguf_name, cols, p->tied, p->n_layers);
       const uint64_t rows = values.size() / cols;
       std::vector<uint8_t> data(rows * *RowBytes(type, cols));
       RETURN_IF_ERROR(QuantizeParallel(pool, type, values, cols, data));

@@ -21,8 +21,8 @@ struct SynthOptions {
   uint64_t seed = 1;
   std::string out_dir;
   std::string hf_dtype;            // "f32", "bf16", "f16"; empty: f32 for tiny presets, bf16 for big
-  std::vector<std::string> gguf;   // variants (f32 f16 q8_0 q4_k, or none); empty: all four for
-                                   // tiny presets, q4_k for big ones
+  std::vector<std::string> gguf;   // variants (f32 f16 q8_0 q4_k q4_k_m, or none); empty: the
+                                   // first four for tiny presets, q4_k_m for big ones
   // Standard deviation of weights and biases (norm weights keep 1 + normal(0, 0.02)). Larger values
   // give peaked output distributions, e.g. for testing quantized variants by top-1 agreement.
   double std = 0.02;

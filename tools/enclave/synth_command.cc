@@ -49,14 +49,14 @@ void RegisterSynth(CLI::App& app, CommandRegistry& registry) {
       "synth",
       "Write a random-weight model (normal(0, 0.02), deterministic for a seed) as a Hugging Face directory "
       "(config.json, model.safetensors, tokenizer files) and as GGUF files in DIR/gguf/ "
-      "(model-{f32,f16,q8_0,q4_k}.gguf), laid out as llama.cpp's converter would write them.");
+      "(model-{f32,f16,q8_0,q4_k,q4_k_m}.gguf), laid out as llama.cpp's converter would write them.");
   cmd->add_flag("--list", *list, "print the presets and exit");
   cmd->add_option("--arch", opt->arch, "llama or qwen2");
   cmd->add_option("--preset", opt->preset, "a preset of that arch (see --list)");
   cmd->add_option("--seed", opt->seed, "random seed (default 1)");
   cmd->add_option("--out", opt->out_dir, "output directory (must be empty or absent unless --force)");
   cmd->add_option("--hf-dtype", opt->hf_dtype, "dtype of model.safetensors: f32, bf16, f16 (default f32 for tiny presets, bf16 for big)");
-  cmd->add_option("--gguf", opt->gguf, "GGUF variants to write: f32,f16,q8_0,q4_k or none (default all four for tiny presets, q4_k for big)")
+  cmd->add_option("--gguf", opt->gguf, "GGUF variants to write: f32,f16,q8_0,q4_k,q4_k_m or none (default f32,f16,q8_0,q4_k for tiny presets, q4_k_m for big). q4_k: Q4_K with the output in Q6_K; q4_k_m: llama-quantize's Q4_K_M mix (also attn_v/ffn_down in Q6_K in a third of the layers)")
       ->delimiter(',');
   cmd->add_option("--chat-template", opt->chat_template_path, "Jinja chat template file for tokenizer_config.json and GGUF");
   cmd->add_option("--std", opt->std, "standard deviation of weights and biases (default 0.02)")->check(CLI::Range(1e-6, 10.0));
