@@ -71,6 +71,8 @@ struct AttentionItem {
   float* scratch = nullptr;                // AttentionScratchFloats(n_queries, k_dim, v_dim)
 };
 using AttentionFn = void (*)(const AttentionItem& item);
+// gate[i] = silu(gate[i]) * up[i] = gate[i] / (1 + exp(-gate[i])) * up[i] (the SwiGLU FFN).
+using SiluMulFn = void (*)(float* gate, const float* up, int64_t n);
 inline constexpr int kAttentionChunk = 16;
 inline size_t AttentionScratchFloats(int n_queries, int k_dim, int v_dim) {
   return static_cast<size_t>(kAttentionChunk) * (k_dim + v_dim) + 2 * static_cast<size_t>(n_queries) +
@@ -91,6 +93,7 @@ struct KernelTable {
   // Indexed by the weight type. Empty (multiply == nullptr) where a table has none.
   GemmKernel gemm[kDTypeTableSize] = {};
   AttentionFn attention = nullptr;
+  SiluMulFn silu_mul = nullptr;
 
   DequantizeRowFn dequantize(DType t) const { return dequantize_row[static_cast<uint32_t>(t)]; }
   QuantizeRowFn quantize_act(DType t) const { return quantize_activation[static_cast<uint32_t>(t)]; }

@@ -182,7 +182,16 @@ void CpuBackend::Attention(const AttentionArgs& a) {
 }
 
 void CpuBackend::SiluMul(float* gate, const float* up, int64_t count) {
-  for (int64_t i = 0; i < count; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  constexpr int64_t kGrain = 4096;  // below this a second thread costs more than it saves
+  if (count < 2 * kGrain) {
+    kernels_.silu_mul(gate, up, count);
+    return;
+  }
+  pool_.Run([&](int t, int nt) {
+    int64_t begin, end;
+    ThreadPool::SplitRange(count, kGrain, t, nt, &begin, &end);
+    if (end > begin) kernels_.silu_mul(gate + begin, up + begin, end - begin);
+  });
 }
 
 void CpuBackend::Add(float* x, const float* y, int64_t count) {

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <vector>
 
 #include "base/half.h"
 #include "kernels/kernels.h"
@@ -212,6 +213,13 @@ TEST(SimdKernelsTest, EveryTableHasEveryKernel) {
         EXPECT_NE(t.dot_x4(wt), nullptr) << IsaName(isa) << " " << DTypeName(wt) << " has no 4-row kernel";
       }
     }
+    if (isa == Isa::kAvx512) {
+      for (DType wt : {DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
+        EXPECT_NE(t.gemm_kernel(wt).multiply, nullptr) << DTypeName(wt) << " has no panel GEMM";
+      }
+    }
+    EXPECT_NE(t.attention, nullptr) << IsaName(isa);
+    EXPECT_NE(t.silu_mul, nullptr) << IsaName(isa);
   }
   std::printf("best kernels on this CPU: %s\n", IsaName(BestKernels().isa));
 }
@@ -221,6 +229,27 @@ TEST(SimdKernelsTest, EveryTableHasEveryKernel) {
 
 namespace enclave::kernels {
 namespace {
+
+// SwiGLU's silu(g) * u against the reference's std::exp, over the range activations take and
+// beyond (the vector exp clamps at +-87; silu is then x or 0 to f32 precision anyway).
+TEST(SimdKernelsTest, SiluMulMatchesReference) {
+  std::vector<float> g, u;
+  for (float x = -120.0f; x <= 120.0f; x += 0.01953125f) {
+    g.push_back(x);
+    u.push_back(1.0f + 0.001f * x);
+  }
+  std::vector<float> expect = g;
+  RefKernels().silu_mul(expect.data(), u.data(), static_cast<int64_t>(g.size()));
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    if (!IsaSupported(isa)) continue;
+    std::vector<float> got = g;
+    KernelsFor(isa).silu_mul(got.data(), u.data(), static_cast<int64_t>(g.size()));
+    for (size_t i = 0; i < g.size(); ++i) {
+      ASSERT_NEAR(got[i], expect[i], 1e-6f * std::fabs(expect[i]) + 1e-30f)
+          << IsaName(isa) << " at g = " << g[i];
+    }
+  }
+}
 
 // Every F16 bit pattern converts exactly as the reference does (NaNs stay NaN; F16C may quiet them).
 TEST(SimdKernelsTest, F16DequantizeMatchesReferenceOnEveryValue) {

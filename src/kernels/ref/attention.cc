@@ -1,5 +1,7 @@
 // The portable attention kernel (kernels/attention_impl.h) compiled without ISA flags: the
-// reference table's entry and the oracle for the SIMD builds of the same code.
+// reference table's entry and the oracle for the SIMD builds of the same code. Also the
+// reference SwiGLU activation.
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -34,5 +36,9 @@ struct ScalarOps {
 }  // namespace
 
 void Attend(const AttentionItem& item) { ref_attention::AttendItem<ScalarOps>(item); }
+
+void SiluMul(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
 
 }  // namespace enclave::kernels::ref

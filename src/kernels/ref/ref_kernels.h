@@ -36,6 +36,7 @@ void QuantizeActQ8_K(const float* src, void* dst, int64_t n);
 
 // Causal attention over one AttentionItem (kernels/attention_impl.h).
 void Attend(const AttentionItem& item);
+void SiluMul(float* gate, const float* up, int64_t n);
 
 // Dot products of a weight row with an activation row of VecDotType(weight type).
 float DotF32(int64_t n, const void* w, const void* a);

@@ -34,6 +34,7 @@ const KernelTable& RefKernels() {
     act(DType::kQ8_1, ref::QuantizeActQ8_1);
     act(DType::kQ8_K, ref::QuantizeActQ8_K);
     t.attention = ref::Attend;
+    t.silu_mul = ref::SiluMul;
     return t;
   }();
   return table;

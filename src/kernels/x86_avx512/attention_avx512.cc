@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "kernels/kernels.h"
+#include "kernels/x86_avx512/exp512.h"
 
 #define ENCLAVE_SIMD_NAMESPACE avx512_attention
 #define ENCLAVE_SIMD_AVX512 1
@@ -25,23 +26,7 @@
 namespace enclave::kernels::avx512_attention {
 namespace {
 
-// ExpNonPositive (attention_impl.h) in 16 lanes: 2^n · p(r) with VSCALEFPS for the 2^n.
-inline __m512 Exp512(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f),
-                                   _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x));
-  __m512 p = _mm512_set1_ps(1.0f / 5040);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
-}
+using avx512_math::Exp512;
 
 // Scores of one query against the chunk's transposed keys kt[k_dim][16].
 inline __m512 Scores(const float* q, const float* kt, int k_dim) {
@@ -141,6 +126,18 @@ void AttendAvx512(const AttentionItem& a) {
 
 namespace enclave::kernels::avx512 {
 AttentionFn AttentionKernel() { return avx512_attention::AttendAvx512; }
+
+// SwiGLU's gate: silu(g) * u with the vector exp, 16 at a time.
+void SiluMul(float* gate, const float* up, int64_t n) {
+  int64_t i = 0;
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (; i + 16 <= n; i += 16) {
+    const __m512 g = _mm512_loadu_ps(gate + i);
+    const __m512 e = avx512_math::Exp512(_mm512_sub_ps(_mm512_setzero_ps(), g));
+    _mm512_storeu_ps(gate + i, _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(one, e)), _mm512_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
 }  // namespace enclave::kernels::avx512
 
 #pragma GCC diagnostic pop

@@ -10,7 +10,8 @@
 
 namespace enclave::kernels {
 namespace avx512 {
-AttentionFn AttentionKernel();  // x86_avx512/attention_avx512.cc
+AttentionFn AttentionKernel();                      // x86_avx512/attention_avx512.cc
+void SiluMul(float* gate, const float* up, int64_t n);  // x86_avx512/attention_avx512.cc
 }  // namespace avx512
 
 const KernelTable& Avx512Kernels() {
@@ -21,6 +22,7 @@ const KernelTable& Avx512Kernels() {
     avx512::FillMultiRowTable(&t);
     avx512::FillGemmTable(&t);
     t.attention = avx512::AttentionKernel();
+    t.silu_mul = avx512::SiluMul;
     return t;
   }();
   return table;
