@@ -70,10 +70,15 @@ int RunBench(BenchOptions& o) {
   if (!m.ok()) return Fail(m.status().message());
   Engine& e = *m->engine;
   const int32_t n_vocab = m->model->config().n_vocab;
-  const double bandwidth = MeasureReadBandwidth(e.pool());
+  // The VM's read bandwidth changes from one minute to the next, so it is probed before the first
+  // repetition and after each one, and each repetition's decode is divided by the larger of the
+  // probes around it. The probe's buffer is not counted in the peak RSS.
+  double probe_before = MeasureReadBandwidth(e.pool());
   ResetPeakRss();
+  uint64_t peak = 0;
+  const uint64_t bytes_per_token = DecodeBytesPerToken(*m->model);
   using Clock = std::chrono::steady_clock;
-  std::vector<double> prefill, decode;
+  std::vector<double> prefill, decode, limits, fractions;
   Batch batch;
   // Repetition 0 warms caches and page tables and is not counted.
   for (int rep = 0; rep <= o.reps; ++rep) {
@@ -94,16 +99,24 @@ int RunBench(BenchOptions& o) {
       if (!r.ok()) return Fail(r.status().message());
     }
     const auto t2 = Clock::now();
+    peak = std::max(peak, ReadProcessMemory().peak_rss_bytes);
+    const double probe_after = MeasureReadBandwidth(e.pool());
+    ResetPeakRss();
+    const double limit = std::max(probe_before, probe_after);
+    probe_before = probe_after;
     if (rep == 0) continue;
     if (o.prompt > 0) prefill.push_back(o.prompt / std::chrono::duration<double>(t1 - t0).count());
-    if (o.gen > 0) decode.push_back(o.gen / std::chrono::duration<double>(t2 - t1).count());
+    if (o.gen > 0) {
+      decode.push_back(o.gen / std::chrono::duration<double>(t2 - t1).count());
+      limits.push_back(limit);
+      fractions.push_back(limit > 0 ? bytes_per_token * decode.back() / limit : 0);
+    }
     if (!o.json) std::fprintf(stderr, "rep %d/%d done\n", rep, o.reps);
   }
   e.kv().Free(0);
   const MeanSd p = Stats(prefill), d = Stats(decode);
-  const uint64_t peak = ReadProcessMemory().peak_rss_bytes;
-  const uint64_t bytes_per_token = DecodeBytesPerToken(*m->model);
-  const double fraction = bandwidth > 0 ? bytes_per_token * d.mean / bandwidth : 0;
+  const double bandwidth = Stats(limits).mean;
+  const double fraction = Stats(fractions).mean;
   if (o.json) {
     nlohmann::ordered_json j;
     j["model"] = o.model.path;
@@ -128,8 +141,9 @@ int RunBench(BenchOptions& o) {
   std::printf("prefill (%d tokens): %.2f ± %.2f tok/s\n", o.prompt, p.mean, p.sd);
   std::printf("decode (%d tokens): %.2f ± %.2f tok/s\n", o.gen, d.mean, d.sd);
   std::printf("peak RSS: %s\n", FormatBytes(peak).c_str());
-  std::printf("memory read bandwidth: %.1f GB/s; decode reads %s per token = %.0f%% of it\n", bandwidth / 1e9,
-              FormatBytes(bytes_per_token).c_str(), 100 * fraction);
+  std::printf("memory read bandwidth: %.1f GB/s (probed around each repetition); decode reads %s per token = "
+              "%.0f%% of it\n",
+              bandwidth / 1e9, FormatBytes(bytes_per_token).c_str(), 100 * fraction);
   return 0;
 }
 
