@@ -15,7 +15,9 @@ with transformers (float32, eager attention) and writes tests/fixtures/models/<a
 
 Tensors: `logits` [T, V] for the prompt's input ids, and `hidden.0` ... `hidden.L` [T, H] as
 transformers' output_hidden_states returns them (hidden.0 = embeddings, hidden.L is *after* the
-final RMSNorm, the others are residual-stream outputs of each layer).
+final RMSNorm, the others are residual-stream outputs of each layer). deepseek2 (MoE) models add,
+for every MoE layer l, `experts.l` [T, k] (the routed experts each token chose, ascending, as
+float32) and `expert_weights.l` [T, k] (their weights in that order), taken from the router.
 
 Perplexity rule (enclave perplexity implements the same): the text's ids (no BOS) are cut into
 consecutive non-overlapping windows of ctx tokens, remainder dropped; each window runs from
@@ -44,7 +46,8 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = ROOT / "tests" / "fixtures" / "models"
 ENCLAVE = ROOT / "build" / "release" / "enclave"
 PRESETS = [("llama", "tiny"), ("llama", "tiny-rope-linear"), ("llama", "tiny-rope-llama3"),
-           ("qwen2", "tiny"), ("qwen2", "tiny-tied")]
+           ("qwen2", "tiny"), ("qwen2", "tiny-tied"),
+           ("deepseek2", "tiny-v2-lite"), ("deepseek2", "tiny-v2"), ("deepseek2", "tiny-v3")]
 SEED = 1
 PROMPT = "The answer is 42. 深度求索 <think> def f(x): return x"
 PERPLEXITY_TEXT = "tests/fixtures/models/perplexity.txt"
@@ -63,12 +66,43 @@ def permute_like_converter(w: np.ndarray, n_head: int) -> np.ndarray:
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
+def deepseek_tensor_names(config: dict) -> set[str]:
+    """The checkpoint tensor names of a DeepSeek-V2/V3 model (DEEPSEEK_SPEC.md §2.8)."""
+    names = {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"}
+    for l in range(config["num_hidden_layers"]):
+        b = f"model.layers.{l}."
+        names |= {b + "input_layernorm.weight", b + "post_attention_layernorm.weight"}
+        if config["q_lora_rank"]:
+            names |= {b + "self_attn.q_a_proj.weight", b + "self_attn.q_a_layernorm.weight",
+                      b + "self_attn.q_b_proj.weight"}
+        else:
+            names.add(b + "self_attn.q_proj.weight")
+        names |= {b + f"self_attn.{n}.weight" for n in ["kv_a_proj_with_mqa", "kv_a_layernorm", "kv_b_proj", "o_proj"]}
+        if l < config["first_k_dense_replace"]:
+            names |= {b + f"mlp.{n}.weight" for n in ["gate_proj", "up_proj", "down_proj"]}
+            continue
+        names.add(b + "mlp.gate.weight")
+        if config["topk_method"] == "noaux_tc":
+            names.add(b + "mlp.gate.e_score_correction_bias")
+        for e in range(config["n_routed_experts"]):
+            names |= {b + f"mlp.experts.{e}.{n}.weight" for n in ["gate_proj", "up_proj", "down_proj"]}
+        names |= {b + f"mlp.shared_experts.{n}.weight" for n in ["gate_proj", "up_proj", "down_proj"]}
+    return names
+
+
 def check_files(model_dir: Path, config: dict) -> None:
     """Independent readers agree with what synth meant to write."""
     import gguf
     from safetensors.numpy import load_file
 
     st = load_file(str(model_dir / "model.safetensors"))
+    if config["model_type"] in ("deepseek_v2", "deepseek_v3"):
+        expected = deepseek_tensor_names(config)
+        assert set(st) == expected, f"safetensors names differ: {set(st) ^ expected}"
+        for name, a in st.items():
+            if name.endswith("e_score_correction_bias"):
+                assert a.dtype == np.float32, f"{name} must stay float32"
+        return  # no GGUF variants for deepseek2 yet
     arch = config["model_type"]
     n_layers = config["num_hidden_layers"]
     expected = {"model.embed_tokens.weight", "model.norm.weight"}
@@ -149,8 +183,21 @@ def make_one(arch: str, preset: str, tmp: Path) -> Path:
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32, attn_implementation="eager")
     model.eval()
     x = torch.tensor([input_ids])
+    routes = {}  # MoE layer -> (indices [T, k], weights [T, k]) from the router
+    hooks = []
+    for l, layer in enumerate(model.model.layers):
+        gate = getattr(layer.mlp, "gate", None)
+        if gate is not None and hasattr(gate, "top_k"):
+            def capture(module, inputs, output, l=l):
+                _, weights, indices = output
+                order = torch.argsort(indices, dim=-1)
+                routes[l] = (torch.gather(indices, -1, order).float().numpy(),
+                             torch.gather(weights, -1, order).float().numpy())
+            hooks.append(gate.register_forward_hook(capture))
     with torch.no_grad():
         out = model(x, output_hidden_states=True)
+    for h in hooks:
+        h.remove()
         gen = model.generate(x, attention_mask=torch.ones_like(x), do_sample=False, max_new_tokens=GREEDY_TOKENS,
                              min_new_tokens=GREEDY_TOKENS, pad_token_id=config["eos_token_id"])
     greedy = gen[0, len(input_ids):].tolist()
@@ -159,6 +206,9 @@ def make_one(arch: str, preset: str, tmp: Path) -> Path:
     arrays = [("logits", out.logits[0].float().numpy())]
     for i, h in enumerate(out.hidden_states):
         arrays.append((f"hidden.{i}", h[0].float().numpy()))
+    for l in sorted(routes):
+        arrays.append((f"experts.{l}", routes[l][0]))
+        arrays.append((f"expert_weights.{l}", routes[l][1]))
     tensors, offset = [], 0
     for name, a in arrays:
         tensors.append({"name": name, "shape": list(a.shape), "offset": offset})

@@ -80,6 +80,57 @@ std::vector<Preset> MakePresets() {
   q.vocab_size = 152064;
   q.max_window_layers = 28;
   v.push_back(q);
+
+  // deepseek2: tiny MLA + MoE models with the feature mix of each DeepSeek generation (§2.1 of
+  // the spec), small enough for tests: 3 layers, the first dense (first_k_dense_replace 1),
+  // 8 routed experts of which 2 per token, YaRN RoPE on the 16 rope dimensions.
+  Preset d;
+  d.arch = "deepseek2";
+  d.name = "tiny-v2-lite";
+  d.description = "deepseek2 like V2-Lite: no q_lora, softmax greedy routing, 2 shared experts";
+  d.hidden = 128;
+  d.intermediate = 256;
+  d.n_layers = 3;
+  d.n_heads = 4;
+  d.n_kv_heads = 4;
+  d.max_positions = 163840;
+  d.rope = RopeScaling::kYarn;
+  d.rope_factor = 40.0;
+  d.original_max_positions = 4096;
+  d.ds.model_type = "deepseek_v2";
+  d.ds.kv_lora_rank = 64;
+  d.ds.qk_nope_head_dim = 32;
+  d.ds.qk_rope_head_dim = 16;
+  d.ds.v_head_dim = 32;
+  d.ds.n_routed_experts = 8;
+  d.ds.n_shared_experts = 2;
+  d.ds.num_experts_per_tok = 2;
+  d.ds.moe_intermediate_size = 64;
+  d.ds.first_k_dense_replace = 1;
+  d.ds.topk_method = "greedy";
+  d.ds.scoring_func = "softmax";
+  d.ds.mscale = d.ds.mscale_all_dim = 0.707;
+  v.push_back(d);
+
+  d.name = "tiny-v2";
+  d.description = "deepseek2 like V2: q_lora, softmax group_limited_greedy routing (4 groups, 2 kept), scaling 16";
+  d.ds.q_lora_rank = 64;
+  d.ds.n_group = 4;
+  d.ds.topk_group = 2;
+  d.ds.topk_method = "group_limited_greedy";
+  d.ds.routed_scaling_factor = 16.0;
+  v.push_back(d);
+
+  d.name = "tiny-v3";
+  d.description = "deepseek2 like V3/R1: sigmoid noaux_tc routing with correction bias, normalized top-k, 1 shared expert";
+  d.ds.model_type = "deepseek_v3";
+  d.ds.n_shared_experts = 1;
+  d.ds.topk_method = "noaux_tc";
+  d.ds.scoring_func = "sigmoid";
+  d.ds.norm_topk_prob = true;
+  d.ds.routed_scaling_factor = 2.5;
+  d.ds.mscale = d.ds.mscale_all_dim = 1.0;
+  v.push_back(d);
   return v;
 }
 

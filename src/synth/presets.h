@@ -12,10 +12,28 @@
 
 namespace enclave::synth {
 
-enum class RopeScaling { kNone, kLinear, kLlama3 };
+enum class RopeScaling { kNone, kLinear, kLlama3, kYarn };
+
+// The MLA + MoE fields of architecture deepseek2 (DeepSeek-V2/V3), named as in their config.json.
+struct DeepseekFields {
+  std::string_view model_type;      // "deepseek_v2" or "deepseek_v3"
+  int64_t q_lora_rank = 0;          // 0: no query compression (V2-Lite: q_proj)
+  int64_t kv_lora_rank = 0;
+  int64_t qk_nope_head_dim = 0, qk_rope_head_dim = 0, v_head_dim = 0;
+  int64_t n_routed_experts = 0, n_shared_experts = 0, num_experts_per_tok = 0;
+  int64_t moe_intermediate_size = 0;
+  int64_t first_k_dense_replace = 0;
+  int64_t n_group = 1, topk_group = 1;
+  std::string_view topk_method;     // greedy, group_limited_greedy, noaux_tc
+  std::string_view scoring_func;    // softmax, sigmoid
+  bool norm_topk_prob = false;
+  double routed_scaling_factor = 1.0;
+  // YaRN (rope == kYarn): factor and original_max_positions are the Preset's.
+  double beta_fast = 32, beta_slow = 1, mscale = 1, mscale_all_dim = 1;
+};
 
 struct Preset {
-  std::string_view arch;         // "llama" or "qwen2": GGUF general.architecture
+  std::string_view arch;         // "llama", "qwen2" or "deepseek2": GGUF general.architecture
   std::string_view name;
   std::string_view description;  // one line for --list
   bool tiny = true;
@@ -37,7 +55,9 @@ struct Preset {
   bool tied = false;             // tie_word_embeddings: no lm_head / output tensor
   int64_t sliding_window = 4096;     // qwen2 config fields (sliding window is off)
   int64_t max_window_layers = 0;
+  DeepseekFields ds;                 // arch "deepseek2" only
 
+  bool deepseek() const { return arch == "deepseek2"; }
   int64_t head_dim() const { return hidden / n_heads; }
 };
 

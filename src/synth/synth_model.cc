@@ -39,9 +39,21 @@ Result<HfDType> ParseHfDType(const std::string& s, bool tiny) {
   return InvalidArgumentError(fmt::format("--hf-dtype '{}': use f32, bf16 or f16", s));
 }
 
-Result<std::vector<GgufVariant>> ParseVariants(const std::vector<std::string>& names, bool tiny) {
+Result<std::vector<GgufVariant>> ParseVariants(const std::vector<std::string>& names, const Preset& p) {
   std::vector<std::string> list = names;
-  if (list.empty()) list = tiny ? GgufVariantNames() : std::vector<std::string>{"q4_k_m"};
+  if (p.deepseek()) {
+    // The GGUF layout of deepseek2 (llama.cpp's MLA tensors, attn_k_b/attn_v_b) is not written yet.
+    for (const std::string& n : list) {
+      if (n != "none") {
+        return UnsupportedError(fmt::format(
+            "--gguf {}: GGUF output for deepseek2 is not implemented yet; use --gguf none (the HF directory is "
+            "written)",
+            n));
+      }
+    }
+    return std::vector<GgufVariant>{};
+  }
+  if (list.empty()) list = p.tiny ? GgufVariantNames() : std::vector<std::string>{"q4_k_m"};
   std::vector<GgufVariant> out;
   for (const std::string& n : list) {
     if (n == "none") continue;
@@ -92,7 +104,67 @@ Result<std::string> ReadText(const std::string& path) {
   return ss.str();
 }
 
+// config.json of a DeepSeek-V2/V3 checkpoint (the keys of the public V2-Lite / V3 files).
+std::string DeepseekConfigJson(const Preset& p, int64_t vocab_size, const SynthTokenizer& tok, const HfDType& dtype) {
+  const DeepseekFields& d = p.ds;
+  const bool v3 = d.model_type == "deepseek_v3";
+  ojson j;
+  j["architectures"] = {v3 ? "DeepseekV3ForCausalLM" : "DeepseekV2ForCausalLM"};
+  j["attention_bias"] = false;
+  j["attention_dropout"] = 0.0;
+  j["aux_loss_alpha"] = 0.001;
+  j["bos_token_id"] = tok.bos();
+  j["eos_token_id"] = tok.eos();
+  j["first_k_dense_replace"] = d.first_k_dense_replace;
+  j["hidden_act"] = "silu";
+  j["hidden_size"] = p.hidden;
+  j["initializer_range"] = 0.02;
+  j["intermediate_size"] = p.intermediate;
+  j["kv_lora_rank"] = d.kv_lora_rank;
+  j["max_position_embeddings"] = p.max_positions;
+  j["model_type"] = std::string(d.model_type);
+  j["moe_intermediate_size"] = d.moe_intermediate_size;
+  j["moe_layer_freq"] = 1;
+  j["n_group"] = d.n_group;
+  j["n_routed_experts"] = d.n_routed_experts;
+  j["n_shared_experts"] = d.n_shared_experts;
+  j["norm_topk_prob"] = d.norm_topk_prob;
+  j["num_attention_heads"] = p.n_heads;
+  j["num_experts_per_tok"] = d.num_experts_per_tok;
+  j["num_hidden_layers"] = p.n_layers;
+  j["num_key_value_heads"] = p.n_kv_heads;
+  if (v3) j["num_nextn_predict_layers"] = 0;
+  j["q_lora_rank"] = d.q_lora_rank > 0 ? ojson(d.q_lora_rank) : ojson(nullptr);
+  j["qk_nope_head_dim"] = d.qk_nope_head_dim;
+  j["qk_rope_head_dim"] = d.qk_rope_head_dim;
+  j["rms_norm_eps"] = p.rms_eps;
+  if (p.rope == RopeScaling::kYarn) {
+    j["rope_scaling"] = {{"beta_fast", d.beta_fast},
+                         {"beta_slow", d.beta_slow},
+                         {"factor", p.rope_factor},
+                         {"mscale", d.mscale},
+                         {"mscale_all_dim", d.mscale_all_dim},
+                         {"original_max_position_embeddings", p.original_max_positions},
+                         {"type", "yarn"}};
+  } else {
+    j["rope_scaling"] = nullptr;
+  }
+  j["rope_theta"] = p.rope_theta;
+  j["routed_scaling_factor"] = d.routed_scaling_factor;
+  j["scoring_func"] = std::string(d.scoring_func);
+  j["seq_aux"] = true;
+  j["tie_word_embeddings"] = p.tied;
+  j["topk_group"] = d.topk_group;
+  j["topk_method"] = std::string(d.topk_method);
+  j["torch_dtype"] = dtype.torch;
+  j["use_cache"] = true;
+  j["v_head_dim"] = d.v_head_dim;
+  j["vocab_size"] = vocab_size;
+  return j.dump(2) + "\n";
+}
+
 std::string ConfigJson(const Preset& p, int64_t vocab_size, const SynthTokenizer& tok, const HfDType& dtype) {
+  if (p.deepseek()) return DeepseekConfigJson(p, vocab_size, tok, dtype);
   const bool qwen2 = p.arch == "qwen2";
   ojson j;
   j["architectures"] = {qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM"};
@@ -114,7 +186,10 @@ std::string ConfigJson(const Preset& p, int64_t vocab_size, const SynthTokenizer
   if (!qwen2) j["pretraining_tp"] = 1;
   j["rms_norm_eps"] = p.rms_eps;
   switch (p.rope) {
-    case RopeScaling::kNone: j["rope_scaling"] = nullptr; break;
+    case RopeScaling::kNone:
+    case RopeScaling::kYarn:  // deepseek2 only (DeepseekConfigJson)
+      j["rope_scaling"] = nullptr;
+      break;
     case RopeScaling::kLinear: j["rope_scaling"] = {{"factor", p.rope_factor}, {"type", "linear"}}; break;
     case RopeScaling::kLlama3:
       j["rope_scaling"] = {{"factor", p.rope_factor},
@@ -151,6 +226,54 @@ Status PrepareDir(const SynthOptions& o) {
 
 }  // namespace
 
+namespace {
+
+// The tensors of a DeepSeek-V2/V3 layer (spec §2.8): MLA attention, then a dense SwiGLU MLP for the
+// first first_k_dense_replace layers and an MoE (router, routed experts, shared experts) after.
+void AddDeepseekLayer(const Preset& p, int64_t l, std::vector<HfTensor>& t) {
+  const DeepseekFields& d = p.ds;
+  const uint64_t h = p.hidden, heads = p.n_heads;
+  const uint64_t qk = d.qk_nope_head_dim + d.qk_rope_head_dim;
+  const std::string b = fmt::format("model.layers.{}.", l);
+  t.push_back({b + "input_layernorm.weight", {h}, true});
+  t.push_back({b + "post_attention_layernorm.weight", {h}, true});
+  if (d.q_lora_rank > 0) {
+    const uint64_t ql = d.q_lora_rank;
+    t.push_back({b + "self_attn.q_a_proj.weight", {ql, h}});
+    t.push_back({b + "self_attn.q_a_layernorm.weight", {ql}, true});
+    t.push_back({b + "self_attn.q_b_proj.weight", {heads * qk, ql}});
+  } else {
+    t.push_back({b + "self_attn.q_proj.weight", {heads * qk, h}});
+  }
+  const uint64_t kvl = d.kv_lora_rank;
+  t.push_back({b + "self_attn.kv_a_proj_with_mqa.weight", {kvl + d.qk_rope_head_dim, h}});
+  t.push_back({b + "self_attn.kv_a_layernorm.weight", {kvl}, true});
+  t.push_back({b + "self_attn.kv_b_proj.weight", {heads * (d.qk_nope_head_dim + d.v_head_dim), kvl}});
+  t.push_back({b + "self_attn.o_proj.weight", {h, heads * d.v_head_dim}});
+  if (l < d.first_k_dense_replace) {
+    const uint64_t ff = p.intermediate;
+    t.push_back({b + "mlp.gate_proj.weight", {ff, h}});
+    t.push_back({b + "mlp.up_proj.weight", {ff, h}});
+    t.push_back({b + "mlp.down_proj.weight", {h, ff}});
+    return;
+  }
+  const uint64_t mi = d.moe_intermediate_size, e = d.n_routed_experts;
+  t.push_back({b + "mlp.gate.weight", {e, h}});
+  if (d.topk_method == "noaux_tc") t.push_back({b + "mlp.gate.e_score_correction_bias", {e}, false, true});
+  for (uint64_t x = 0; x < e; ++x) {
+    const std::string eb = fmt::format("{}mlp.experts.{}.", b, x);
+    t.push_back({eb + "gate_proj.weight", {mi, h}});
+    t.push_back({eb + "up_proj.weight", {mi, h}});
+    t.push_back({eb + "down_proj.weight", {h, mi}});
+  }
+  const uint64_t si = mi * d.n_shared_experts;
+  t.push_back({b + "mlp.shared_experts.gate_proj.weight", {si, h}});
+  t.push_back({b + "mlp.shared_experts.up_proj.weight", {si, h}});
+  t.push_back({b + "mlp.shared_experts.down_proj.weight", {h, si}});
+}
+
+}  // namespace
+
 std::vector<HfTensor> HfTensors(const Preset& p, int64_t vocab_size) {
   const uint64_t h = p.hidden, ff = p.intermediate, v = vocab_size;
   const uint64_t q = p.n_heads * p.head_dim(), kv = p.n_kv_heads * p.head_dim();
@@ -159,6 +282,10 @@ std::vector<HfTensor> HfTensors(const Preset& p, int64_t vocab_size) {
   t.push_back({"model.norm.weight", {h}, true});
   if (!p.tied) t.push_back({"lm_head.weight", {v, h}});
   for (int64_t l = 0; l < p.n_layers; ++l) {
+    if (p.deepseek()) {
+      AddDeepseekLayer(p, l, t);
+      continue;
+    }
     const std::string b = fmt::format("model.layers.{}.", l);
     t.push_back({b + "input_layernorm.weight", {h}, true});
     t.push_back({b + "post_attention_layernorm.weight", {h}, true});
@@ -214,7 +341,7 @@ std::vector<float> SynthValues(const HfTensor& t, uint64_t seed, double std) {
 Status Synthesize(const SynthOptions& o) {
   ASSIGN_OR_RETURN(const Preset* p, FindPreset(o.arch, o.preset));
   ASSIGN_OR_RETURN(HfDType hf_dtype, ParseHfDType(o.hf_dtype, p->tiny));
-  ASSIGN_OR_RETURN(std::vector<GgufVariant> variants, ParseVariants(o.gguf, p->tiny));
+  ASSIGN_OR_RETURN(std::vector<GgufVariant> variants, ParseVariants(o.gguf, *p));
   std::string chat_template;
   if (!o.chat_template_path.empty()) {
     ASSIGN_OR_RETURN(chat_template, ReadText(o.chat_template_path));
@@ -246,7 +373,7 @@ Status Synthesize(const SynthOptions& o) {
   std::vector<SafetensorsEntry> entries;
   uint64_t total = 0, done = 0;
   for (const HfTensor& t : tensors) {
-    entries.push_back({t.name, hf_dtype.st, t.shape});
+    entries.push_back({t.name, t.keep_f32 ? StDType::kF32 : hf_dtype.st, t.shape});
     uint64_t n = 1;
     for (uint64_t d : t.shape) n *= d;
     total += n;
@@ -255,7 +382,12 @@ Status Synthesize(const SynthOptions& o) {
                    SafetensorsWriter::Create((dir / "model.safetensors").string(), entries, {{"format", "pt"}}));
   for (const HfTensor& t : tensors) {
     std::vector<float> values = SynthValues(t, o.seed, o.std);
-    RETURN_IF_ERROR(st->Append(ToHfBytes(values, hf_dtype.st)));
+    RETURN_IF_ERROR(st->Append(ToHfBytes(values, t.keep_f32 ? StDType::kF32 : hf_dtype.st)));
+    done += values.size();
+    if (variants.empty()) {
+      if (o.progress) o.progress(done, total);
+      continue;
+    }
     const std::optional<std::string> gguf_name = GgufTensorName(t.name);
     if (!gguf_name) return InternalError(fmt::format("no GGUF name for '{}'", t.name));
     const int64_t cols = static_cast<int64_t>(t.shape.back());
@@ -269,7 +401,6 @@ Status Synthesize(const SynthOptions& o) {
       RETURN_IF_ERROR(QuantizeParallel(pool, type, values, cols, data));
       RETURN_IF_ERROR(writers[k]->AddTensor(*gguf_name, type, dims, data));
     }
-    done += values.size();
     if (o.progress) o.progress(done, total);
   }
   RETURN_IF_ERROR(st->Finish());

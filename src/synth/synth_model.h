@@ -36,6 +36,7 @@ struct HfTensor {
   std::string name;
   std::vector<uint64_t> shape;  // PyTorch order
   bool is_norm = false;         // RMSNorm weight: 1 + noise
+  bool keep_f32 = false;        // stored as F32 whatever the HF dtype (V3's e_score_correction_bias)
 };
 
 // The model's tensors in the order they are written (sorted by name, as transformers saves).

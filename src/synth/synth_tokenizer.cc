@@ -31,7 +31,9 @@ bool LooksSpecial(size_t k) { return k < 4; }
 
 Result<SynthTokenizer> BuildSynthTokenizer(const std::string& arch) {
   SynthTokenizer tok;
-  if (arch == "qwen2") {
+  // deepseek2 models get the qwen2 pre-tokenizer: the synthetic vocabulary only has to be a valid
+  // byte-level BPE that transformers and we both load; which split rule it uses does not matter.
+  if (arch == "qwen2" || arch == "deepseek2") {
     tok.pre = "qwen2";
     tok.regex = kQwen2Regex;
   } else if (arch == "llama") {
@@ -39,7 +41,7 @@ Result<SynthTokenizer> BuildSynthTokenizer(const std::string& arch) {
     tok.regex = kLlamaBpeRegex;
     tok.ignore_merges = true;
   } else {
-    return InvalidArgumentError(fmt::format("no synthetic tokenizer for arch '{}' (llama, qwen2)", arch));
+    return InvalidArgumentError(fmt::format("no synthetic tokenizer for arch '{}' (llama, qwen2, deepseek2)", arch));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<tokenizer::PreTokenizer> pre, tokenizer::PreTokenizer::FromPatterns({tok.regex}));
   ASSIGN_OR_RETURN(BpeVocab bpe, TrainBpe(TrainingCorpus(), *pre, kBpeTokens));

@@ -33,6 +33,9 @@ using testing::SourcePath;
 
 const std::vector<std::pair<std::string, std::string>> kTinyPresets = {
     {"llama", "tiny"}, {"llama", "tiny-rope-linear"}, {"llama", "tiny-rope-llama3"}, {"qwen2", "tiny"}, {"qwen2", "tiny-tied"}};
+// MLA + MoE presets: HF directory only (their GGUF layout is not written yet).
+const std::vector<std::pair<std::string, std::string>> kDeepseekPresets = {
+    {"deepseek2", "tiny-v2-lite"}, {"deepseek2", "tiny-v2"}, {"deepseek2", "tiny-v3"}};
 
 fs::path TestRoot() {
   static const fs::path root = fs::temp_directory_path() / ("enclave_synth_test_" + std::to_string(getpid()));
@@ -137,7 +140,9 @@ TEST(SynthTest, SameArgumentsGiveIdenticalFiles) {
 }
 
 TEST(SynthTest, WeightsAndConfigMatchTheCommittedReferences) {
-  for (const auto& [arch, preset] : kTinyPresets) {
+  std::vector<std::pair<std::string, std::string>> all = kTinyPresets;
+  all.insert(all.end(), kDeepseekPresets.begin(), kDeepseekPresets.end());
+  for (const auto& [arch, preset] : all) {
     auto ref = testing::ReadReferenceFile(RefPath(arch, preset));
     ASSERT_TRUE(ref.ok()) << ref.status().message();
     const std::string dir = SynthDir(arch, preset);
@@ -252,6 +257,54 @@ TEST(SynthTest, GgufAndSafetensorsHaveTheConvertersLayout) {
       }
     }
   }
+}
+
+// The DeepSeek presets write the checkpoint layout of spec §2.8: MLA projections (q_a/q_b with a
+// q_lora_rank, q_proj without), a dense first layer, then router + routed + shared experts; V3's
+// correction bias stays F32; config.json carries the routing method. GGUF output is refused with
+// the way out.
+TEST(SynthTest, DeepseekPresetsWriteTheCheckpointLayout) {
+  for (const auto& [arch, preset] : kDeepseekPresets) {
+    SCOPED_TRACE(preset);
+    auto p = synth::FindPreset(arch, preset);
+    ASSERT_TRUE(p.ok());
+    const synth::DeepseekFields& d = (*p)->ds;
+    const std::string dir = SynthDir(arch, preset);
+    auto st = SafetensorsModel::OpenDirectory(dir);
+    ASSERT_TRUE(st.ok()) << st.status().message();
+    const bool q_lora = d.q_lora_rank > 0;
+    EXPECT_EQ(st.value()->Find("model.layers.0.self_attn.q_a_proj.weight") != nullptr, q_lora);
+    EXPECT_EQ(st.value()->Find("model.layers.0.self_attn.q_proj.weight") != nullptr, !q_lora);
+    const SafetensorsTensor* kv_a = st.value()->Find("model.layers.1.self_attn.kv_a_proj_with_mqa.weight");
+    ASSERT_NE(kv_a, nullptr);
+    EXPECT_EQ(kv_a->shape, (std::vector<uint64_t>{static_cast<uint64_t>(d.kv_lora_rank + d.qk_rope_head_dim), 128}));
+    const SafetensorsTensor* kv_b = st.value()->Find("model.layers.1.self_attn.kv_b_proj.weight");
+    ASSERT_NE(kv_b, nullptr);
+    EXPECT_EQ(kv_b->shape, (std::vector<uint64_t>{static_cast<uint64_t>(4 * (d.qk_nope_head_dim + d.v_head_dim)),
+                                                  static_cast<uint64_t>(d.kv_lora_rank)}));
+    EXPECT_NE(st.value()->Find("model.layers.0.mlp.gate_proj.weight"), nullptr);  // dense layer 0
+    EXPECT_EQ(st.value()->Find("model.layers.0.mlp.gate.weight"), nullptr);
+    EXPECT_NE(st.value()->Find("model.layers.2.mlp.experts.7.down_proj.weight"), nullptr);
+    const SafetensorsTensor* shared = st.value()->Find("model.layers.2.mlp.shared_experts.up_proj.weight");
+    ASSERT_NE(shared, nullptr);
+    EXPECT_EQ(shared->shape[0], static_cast<uint64_t>(d.moe_intermediate_size * d.n_shared_experts));
+    const SafetensorsTensor* bias = st.value()->Find("model.layers.1.mlp.gate.e_score_correction_bias");
+    EXPECT_EQ(bias != nullptr, d.topk_method == "noaux_tc");
+    if (bias != nullptr) {
+      EXPECT_EQ(bias->dtype.type, StDType::kF32);
+    }
+    const std::string config = ReadTextFile(dir + "/config.json");
+    EXPECT_NE(config.find("\"topk_method\": \"" + std::string(d.topk_method) + "\""), std::string::npos);
+    EXPECT_NE(config.find("\"model_type\": \"" + std::string(d.model_type) + "\""), std::string::npos);
+  }
+  synth::SynthOptions o;
+  o.arch = "deepseek2";
+  o.preset = "tiny-v3";
+  o.gguf = {"q8_0"};
+  o.out_dir = (TestRoot() / "ds-gguf").string();
+  const Status s = synth::Synthesize(o);
+  EXPECT_EQ(s.code(), StatusCode::kUnsupported);
+  EXPECT_NE(s.message().find("--gguf none"), std::string::npos) << s.message();
 }
 
 // q4_k_m reproduces llama-quantize's Q4_K_M choice. Expected: the tensor types of the real

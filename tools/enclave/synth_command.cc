@@ -51,7 +51,7 @@ void RegisterSynth(CLI::App& app, CommandRegistry& registry) {
       "(config.json, model.safetensors, tokenizer files) and as GGUF files in DIR/gguf/ "
       "(model-{f32,f16,q8_0,q4_k,q4_k_m}.gguf), laid out as llama.cpp's converter would write them.");
   cmd->add_flag("--list", *list, "print the presets and exit");
-  cmd->add_option("--arch", opt->arch, "llama or qwen2");
+  cmd->add_option("--arch", opt->arch, "llama, qwen2 or deepseek2 (MLA + MoE; HF directory only for now)");
   cmd->add_option("--preset", opt->preset, "a preset of that arch (see --list)");
   cmd->add_option("--seed", opt->seed, "random seed (default 1)");
   cmd->add_option("--out", opt->out_dir, "output directory (must be empty or absent unless --force)");
