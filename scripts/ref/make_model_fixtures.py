@@ -198,6 +198,7 @@ def make_one(arch: str, preset: str, tmp: Path) -> Path:
         out = model(x, output_hidden_states=True)
     for h in hooks:
         h.remove()
+    with torch.no_grad():
         gen = model.generate(x, attention_mask=torch.ones_like(x), do_sample=False, max_new_tokens=GREEDY_TOKENS,
                              min_new_tokens=GREEDY_TOKENS, pad_token_id=config["eos_token_id"])
     greedy = gen[0, len(input_ids):].tolist()

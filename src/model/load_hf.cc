@@ -1,4 +1,4 @@
-// Loading llama / qwen2 models from Hugging Face directories (config.json + safetensors +
+// Loading llama / qwen2 / deepseek2 models from Hugging Face directories (config.json + safetensors +
 // tokenizer files), optionally quantizing the matrices while loading.
 #include <cstring>
 #include <filesystem>
@@ -22,7 +22,7 @@ Result<DType> PlainType(const SafetensorsTensor& t) {
   if (n == "F32") return DType::kF32;
   if (n == "F16") return DType::kF16;
   if (n == "BF16") return DType::kBF16;
-  return UnsupportedError(fmt::format("tensor '{}' has dtype {}; dense models load from F32, F16 or BF16", t.name, n));
+  return UnsupportedError(fmt::format("tensor '{}' has dtype {}; models load from F32, F16 or BF16 (FP8 checkpoints: not yet)", t.name, n));
 }
 
 float ElementAsF32(DType type, const uint8_t* p) {
@@ -84,6 +84,31 @@ class HfWeights {
 
   bool Has(const std::string& name) const { return st_.Find(name) != nullptr; }
 
+  // A matrix converted to F32 whatever it is stored as (routers, which transformers computes in
+  // f32 on both sides; derived weights), as `rows * cols` values.
+  Result<std::vector<float>> ValuesF32(const std::string& name, int64_t rows, int64_t cols) {
+    ASSIGN_OR_RETURN(const SafetensorsTensor* t, Find(name));
+    if (t->shape.size() != 2 || t->shape[0] != static_cast<uint64_t>(rows) || t->shape[1] != static_cast<uint64_t>(cols)) {
+      return InvalidArgumentError(fmt::format("tensor '{}' has shape {}, expected [{}, {}]", name, Shape(*t), rows, cols));
+    }
+    ASSIGN_OR_RETURN(DType type, PlainType(*t));
+    const size_t elem = type == DType::kF32 ? 4 : 2;
+    std::vector<float> out(static_cast<size_t>(rows) * cols);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = ElementAsF32(type, t->data.data() + i * elem);
+    return out;
+  }
+
+  // An F32 matrix the model owns, from values.
+  kernels::WeightMatrix OwnF32(std::span<const float> values, int64_t rows, int64_t cols) {
+    std::span<uint8_t> storage = ModelBuilder::Own(m_, values.size_bytes());
+    std::memcpy(storage.data(), values.data(), values.size_bytes());
+    return kernels::WeightMatrix{DType::kF32, storage.data(), rows, cols, cols * sizeof(float)};
+  }
+
+  void Count(const std::string& name) {
+    if (const SafetensorsTensor* t = st_.Find(name)) Progress(t->data.size());
+  }
+
  private:
   Result<const SafetensorsTensor*> Find(const std::string& name) const {
     const SafetensorsTensor* t = st_.Find(name);
@@ -136,6 +161,70 @@ class HfWeights {
   uint64_t total_bytes_ = 0, done_bytes_ = 0;
 };
 
+Result<FfnWeights> LoadFfn(HfWeights& w, const std::string& prefix, int64_t n_embd, int64_t n_ff) {
+  FfnWeights f;
+  ASSIGN_OR_RETURN(f.gate, w.Matrix(prefix + "gate_proj.weight", n_ff, n_embd));
+  ASSIGN_OR_RETURN(f.up, w.Matrix(prefix + "up_proj.weight", n_ff, n_embd));
+  ASSIGN_OR_RETURN(f.down, w.Matrix(prefix + "down_proj.weight", n_embd, n_ff));
+  return f;
+}
+
+// One DeepSeek-V2/V3 layer (spec §2.8 names). kv_b_proj [H * (nope + v), kv_lora] is split per head:
+// its key rows become W_UK[h]ᵀ (F32, for absorbing the query), its value rows W_UV[h] (views).
+Result<DeepseekLayerWeights> LoadDeepseekLayer(HfWeights& w, const ModelConfig& c, int layer) {
+  DeepseekLayerWeights l;
+  const MlaConfig& a = c.mla;
+  const int64_t E = c.n_embd, H = c.n_heads;
+  const std::string p = fmt::format("model.layers.{}.", layer);
+  ASSIGN_OR_RETURN(l.attn_norm, w.Vector(p + "input_layernorm.weight", E));
+  ASSIGN_OR_RETURN(l.ffn_norm, w.Vector(p + "post_attention_layernorm.weight", E));
+  if (a.q_lora_rank > 0) {
+    ASSIGN_OR_RETURN(l.wq_a, w.Matrix(p + "self_attn.q_a_proj.weight", a.q_lora_rank, E));
+    ASSIGN_OR_RETURN(l.q_a_norm, w.Vector(p + "self_attn.q_a_layernorm.weight", a.q_lora_rank));
+    ASSIGN_OR_RETURN(l.wq_b, w.Matrix(p + "self_attn.q_b_proj.weight", H * a.qk_head_dim(), a.q_lora_rank));
+  } else {
+    ASSIGN_OR_RETURN(l.wq, w.Matrix(p + "self_attn.q_proj.weight", H * a.qk_head_dim(), E));
+  }
+  ASSIGN_OR_RETURN(l.wkv_a, w.Matrix(p + "self_attn.kv_a_proj_with_mqa.weight", a.cache_dim(), E));
+  ASSIGN_OR_RETURN(l.kv_a_norm, w.Vector(p + "self_attn.kv_a_layernorm.weight", a.kv_lora_rank));
+  const std::string kv_b_name = p + "self_attn.kv_b_proj.weight";
+  const int64_t per_head = a.qk_nope_head_dim + a.v_head_dim;
+  ASSIGN_OR_RETURN(std::vector<float> kv_b, w.ValuesF32(kv_b_name, H * per_head, a.kv_lora_rank));
+  ASSIGN_OR_RETURN(kernels::WeightMatrix kv_b_matrix, w.Matrix(kv_b_name, H * per_head, a.kv_lora_rank));
+  std::vector<float> t(static_cast<size_t>(a.kv_lora_rank) * a.qk_nope_head_dim);
+  for (int64_t h = 0; h < H; ++h) {
+    for (int64_t d = 0; d < a.qk_nope_head_dim; ++d) {
+      const float* row = kv_b.data() + (h * per_head + d) * a.kv_lora_rank;
+      for (int64_t k = 0; k < a.kv_lora_rank; ++k) t[k * a.qk_nope_head_dim + d] = row[k];
+    }
+    l.wk_b_t.push_back(w.OwnF32(t, a.kv_lora_rank, a.qk_nope_head_dim));
+    kernels::WeightMatrix v = kv_b_matrix;
+    v.data = static_cast<const uint8_t*>(kv_b_matrix.data) + (h * per_head + a.qk_nope_head_dim) * kv_b_matrix.row_stride;
+    v.rows = a.v_head_dim;
+    l.wv_b.push_back(v);
+  }
+  ASSIGN_OR_RETURN(l.wo, w.Matrix(p + "self_attn.o_proj.weight", E, H * a.v_head_dim));
+  if (layer < c.moe.first_dense) {
+    ASSIGN_OR_RETURN(l.dense, LoadFfn(w, p + "mlp.", E, c.n_ff));
+    return l;
+  }
+  const MoeConfig& m = c.moe;
+  ASSIGN_OR_RETURN(std::vector<float> router, w.ValuesF32(p + "mlp.gate.weight", m.n_experts, E));
+  l.router = w.OwnF32(router, m.n_experts, E);
+  w.Count(p + "mlp.gate.weight");
+  if (m.has_bias()) {
+    ASSIGN_OR_RETURN(l.router_bias, w.Vector(p + "mlp.gate.e_score_correction_bias", m.n_experts));
+  }
+  for (int e = 0; e < m.n_experts; ++e) {
+    ASSIGN_OR_RETURN(FfnWeights f, LoadFfn(w, fmt::format("{}mlp.experts.{}.", p, e), E, m.n_ff_expert));
+    l.experts.push_back(f);
+  }
+  if (m.n_shared > 0) {
+    ASSIGN_OR_RETURN(l.shared, LoadFfn(w, p + "mlp.shared_experts.", E, static_cast<int64_t>(m.n_shared) * m.n_ff_expert));
+  }
+  return l;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Model>> ModelBuilder::FromHfDirectory(const std::string& dir, const ModelLoadOptions& options) {
@@ -165,6 +254,26 @@ Result<std::unique_ptr<Model>> ModelBuilder::FromHfDirectory(const std::string& 
     ASSIGN_OR_RETURN(m->output_, w.Matrix("lm_head.weight", c.n_vocab, c.n_embd, /*output_matrix=*/true));
   }
   m->rope_inv_freq_ = RopeInverseFrequencies(c.rope);
+  auto matrix = [](const kernels::WeightMatrix& w) { return static_cast<uint64_t>(w.rows) * w.row_stride; };
+  if (c.is_deepseek2()) {
+    m->weight_bytes_ = matrix(m->token_embd_) + (m->tied_ ? 0 : matrix(m->output_)) + m->output_norm_.size_bytes();
+    for (int i = 0; i < c.n_layers; ++i) {
+      ASSIGN_OR_RETURN(DeepseekLayerWeights l, LoadDeepseekLayer(w, c, i));
+      // Bytes one token reads: attention and dense/shared FFN in full, top_k of the experts.
+      for (const auto* x : {&l.wq_a, &l.wq_b, &l.wq, &l.wkv_a, &l.wo, &l.dense.gate, &l.dense.up, &l.dense.down,
+                            &l.router, &l.shared.gate, &l.shared.up, &l.shared.down}) {
+        m->weight_bytes_ += matrix(*x);
+      }
+      for (const auto& x : l.wk_b_t) m->weight_bytes_ += matrix(x);
+      for (const auto& x : l.wv_b) m->weight_bytes_ += matrix(x);
+      if (!l.experts.empty()) {
+        const FfnWeights& e = l.experts[0];
+        m->weight_bytes_ += c.moe.top_k * (matrix(e.gate) + matrix(e.up) + matrix(e.down));
+      }
+      m->ds_layers_.push_back(std::move(l));
+    }
+    return m;
+  }
   m->layers_.resize(c.n_layers);
   for (int i = 0; i < c.n_layers; ++i) {
     LayerWeights& l = m->layers_[i];
@@ -185,7 +294,6 @@ Result<std::unique_ptr<Model>> ModelBuilder::FromHfDirectory(const std::string& 
     ASSIGN_OR_RETURN(l.w_down, w.Matrix(p + "mlp.down_proj.weight", c.n_embd, c.n_ff));
   }
   // What the forward pass reads (after any on-load quantization), not the size of the files.
-  auto matrix = [](const kernels::WeightMatrix& w) { return static_cast<uint64_t>(w.rows) * w.row_stride; };
   m->weight_bytes_ = matrix(m->token_embd_) + (m->tied_ ? 0 : matrix(m->output_)) + m->output_norm_.size_bytes();
   for (const LayerWeights& l : m->layers_) {
     for (const auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) m->weight_bytes_ += matrix(*w);

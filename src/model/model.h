@@ -1,4 +1,5 @@
-// A loaded dense decoder model: configuration, weights and tokenizer.
+// A loaded decoder model (dense llama / qwen2, or deepseek2 with MLA + MoE): configuration, weights
+// and tokenizer.
 //
 // Thread safety: a Model is immutable after Load and shared by every thread and sequence; all
 // per-sequence state (KV cache, scratch, sampler) lives outside it (runtime/). Weights are
@@ -33,6 +34,31 @@ struct LayerWeights {
   kernels::WeightMatrix w_gate, w_up, w_down;  // [n_ff, n_embd] x2, [n_embd, n_ff]
 };
 
+// A SwiGLU FFN: down(silu(gate(x)) * up(x)).
+struct FfnWeights {
+  kernels::WeightMatrix gate, up, down;  // [n_ff, n_embd] x2, [n_embd, n_ff]
+};
+
+// One DeepSeek-V2/V3 layer (MLA attention + dense FFN or MoE), in the absorbed form: the cache holds
+// the latent, and kv_b_proj is split per head into W_UK (applied to the query, transposed) and W_UV
+// (applied to the latent attention output).
+struct DeepseekLayerWeights {
+  std::span<const float> attn_norm, ffn_norm;       // F32 [n_embd]
+  kernels::WeightMatrix wq_a, wq_b;                 // [q_lora, n_embd], [H * qk_head, q_lora] (q_lora > 0)
+  std::span<const float> q_a_norm;                  // F32 [q_lora]
+  kernels::WeightMatrix wq;                         // [H * qk_head, n_embd] (q_lora == 0)
+  kernels::WeightMatrix wkv_a;                      // [kv_lora + qk_rope, n_embd]
+  std::span<const float> kv_a_norm;                 // F32 [kv_lora]
+  std::vector<kernels::WeightMatrix> wk_b_t;        // per head, F32 [kv_lora, qk_nope] = W_UK[h]ᵀ
+  std::vector<kernels::WeightMatrix> wv_b;          // per head [v_head, kv_lora] = W_UV[h] (rows of kv_b_proj)
+  kernels::WeightMatrix wo;                         // [n_embd, H * v_head]
+  FfnWeights dense;                                 // layers < first_dense
+  kernels::WeightMatrix router;                     // F32 [n_experts, n_embd] (MoE layers)
+  std::span<const float> router_bias;               // F32 [n_experts]: e_score_correction_bias (noaux_tc)
+  std::vector<FfnWeights> experts;                  // [n_experts]
+  FfnWeights shared;                                // n_shared * n_ff_expert wide; empty rows when none
+};
+
 struct ModelLoadOptions {
   // Quantize every matrix to this type while loading (HF directories; GGUF files are used as
   // stored). Q8_0 or Q4_K; with Q4_K the output matrix becomes Q6_K (llama.cpp's Q4_K_M choice).
@@ -59,7 +85,8 @@ class Model {
   const kernels::WeightMatrix& token_embd() const { return token_embd_; }  // [n_vocab, n_embd]
   const kernels::WeightMatrix& output() const { return output_; }  // [n_vocab, n_embd]; token_embd when tied
   std::span<const float> output_norm() const { return output_norm_; }
-  const std::vector<LayerWeights>& layers() const { return layers_; }
+  const std::vector<LayerWeights>& layers() const { return layers_; }  // llama / qwen2
+  const std::vector<DeepseekLayerWeights>& deepseek_layers() const { return ds_layers_; }  // deepseek2
   // Rotary inverse frequencies (radians per position) for each rotated pair, scaling applied.
   std::span<const double> rope_inv_freq() const { return rope_inv_freq_; }
 
@@ -79,6 +106,7 @@ class Model {
   kernels::WeightMatrix token_embd_, output_;
   std::span<const float> output_norm_;
   std::vector<LayerWeights> layers_;
+  std::vector<DeepseekLayerWeights> ds_layers_;
   std::vector<double> rope_inv_freq_;
   std::string format_;
   uint64_t weight_bytes_ = 0;

@@ -8,6 +8,7 @@ const char* ModelArchName(ModelArch arch) {
   switch (arch) {
     case ModelArch::kLlama: return "llama";
     case ModelArch::kQwen2: return "qwen2";
+    case ModelArch::kDeepseek2: return "deepseek2";
   }
   return "?";
 }
@@ -15,7 +16,14 @@ const char* ModelArchName(ModelArch arch) {
 std::string ModelConfig::Summary() const {
   const char* scaling = rope.scaling == RopeScalingType::kLinear   ? ", rope linear"
                         : rope.scaling == RopeScalingType::kLlama3 ? ", rope llama3"
+                        : rope.scaling == RopeScalingType::kYarn   ? ", rope yarn"
                                                                    : "";
+  if (is_deepseek2()) {
+    return fmt::format("deepseek2, {} layers, hidden {}, {} heads, MLA q_lora {} kv_lora {} (cache {}/token/layer), "
+                       "{} experts ({} per token, {} shared, ffn {}) after {} dense, vocab {}{}",
+                       n_layers, n_embd, n_heads, mla.q_lora_rank, mla.kv_lora_rank, mla.cache_dim(), moe.n_experts,
+                       moe.top_k, moe.n_shared, moe.n_ff_expert, moe.first_dense, n_vocab, scaling);
+  }
   return fmt::format("{}, {} layers, hidden {}, heads {}/{} x {}, ffn {}, vocab {}{}{}", ModelArchName(arch),
                      n_layers, n_embd, n_heads, n_kv_heads, head_dim, n_ff, n_vocab, qkv_bias ? ", qkv bias" : "",
                      scaling);
@@ -108,7 +116,108 @@ Result<ModelConfig> ModelConfigFromGguf(const GgufFile& g) {
   return c;
 }
 
+namespace {
+
+// DeepSeek-V2/V3 (model_type deepseek_v2 / deepseek_v3): MLA + MoE fields, YaRN, the softmax scale.
+Result<ModelConfig> DeepseekConfigFromHf(const HfConfig& hf) {
+  ModelConfig c;
+  c.arch = ModelArch::kDeepseek2;
+  auto need = [&](const std::optional<int64_t>& v, const char* name, int64_t lo, int64_t hi) -> Result<int> {
+    if (!v) return InvalidArgumentError(fmt::format("config.json: {} is required for {}", name, hf.model_type));
+    if (*v < lo || *v > hi) return InvalidArgumentError(fmt::format("config.json: {} = {} is outside [{}, {}]", name, *v, lo, hi));
+    return static_cast<int>(*v);
+  };
+  ASSIGN_OR_RETURN(c.mla.kv_lora_rank, need(hf.kv_lora_rank, "kv_lora_rank", 1, 1 << 16));
+  ASSIGN_OR_RETURN(c.mla.qk_nope_head_dim, need(hf.qk_nope_head_dim, "qk_nope_head_dim", 1, 4096));
+  ASSIGN_OR_RETURN(c.mla.qk_rope_head_dim, need(hf.qk_rope_head_dim, "qk_rope_head_dim", 2, 4096));
+  ASSIGN_OR_RETURN(c.mla.v_head_dim, need(hf.v_head_dim, "v_head_dim", 1, 4096));
+  if (hf.q_lora_rank) {
+    ASSIGN_OR_RETURN(c.mla.q_lora_rank, need(hf.q_lora_rank, "q_lora_rank", 1, 1 << 16));
+  }
+  ASSIGN_OR_RETURN(c.moe.n_experts, need(hf.n_routed_experts, "n_routed_experts", 1, 1 << 16));
+  ASSIGN_OR_RETURN(c.moe.top_k, need(hf.num_experts_per_tok, "num_experts_per_tok", 1, c.moe.n_experts));
+  ASSIGN_OR_RETURN(c.moe.n_ff_expert, need(hf.moe_intermediate_size, "moe_intermediate_size", 1, 1 << 20));
+  c.moe.n_shared = static_cast<int>(std::clamp<int64_t>(hf.n_shared_experts.value_or(0), 0, 1 << 10));
+  c.moe.first_dense = static_cast<int>(std::clamp<int64_t>(hf.first_k_dense_replace.value_or(0), 0, 1 << 10));
+  if (hf.moe_layer_freq.value_or(1) != 1) {
+    return UnsupportedError(fmt::format("config.json: moe_layer_freq {} (every DeepSeek checkpoint has 1)", *hf.moe_layer_freq));
+  }
+  c.moe.n_group = static_cast<int>(std::clamp<int64_t>(hf.n_group.value_or(1), 1, c.moe.n_experts));
+  c.moe.topk_group = static_cast<int>(std::clamp<int64_t>(hf.topk_group.value_or(1), 1, c.moe.n_group));
+  if (c.moe.n_experts % c.moe.n_group != 0) {
+    return InvalidArgumentError(fmt::format("config.json: n_group {} does not divide n_routed_experts {}", c.moe.n_group,
+                                            c.moe.n_experts));
+  }
+  const std::string method = hf.topk_method.value_or(hf.model_type == "deepseek_v3" ? "noaux_tc" : "greedy");
+  if (method == "greedy") {
+    c.moe.method = MoeTopk::kGreedy;
+  } else if (method == "group_limited_greedy") {
+    c.moe.method = MoeTopk::kGroupLimitedGreedy;
+  } else if (method == "noaux_tc") {
+    c.moe.method = MoeTopk::kNoauxTc;
+  } else {
+    return UnsupportedError(fmt::format("config.json: topk_method '{}' (greedy, group_limited_greedy, noaux_tc)", method));
+  }
+  const std::string scoring = hf.scoring_func.value_or(hf.model_type == "deepseek_v3" ? "sigmoid" : "softmax");
+  if (scoring == "softmax") {
+    c.moe.scoring = MoeScoring::kSoftmax;
+  } else if (scoring == "sigmoid") {
+    c.moe.scoring = MoeScoring::kSigmoid;
+  } else {
+    return UnsupportedError(fmt::format("config.json: scoring_func '{}' (softmax, sigmoid)", scoring));
+  }
+  // transformers' DeepseekV3 router always scores with a sigmoid and selects with noaux_tc; its
+  // V2 router always uses a softmax. Other pairings would be computed by neither reference.
+  if ((c.moe.method == MoeTopk::kNoauxTc) != (c.moe.scoring == MoeScoring::kSigmoid)) {
+    return UnsupportedError(fmt::format("config.json: topk_method '{}' with scoring_func '{}'", method, scoring));
+  }
+  c.moe.norm_topk = hf.norm_topk_prob.value_or(false);
+  c.moe.routed_scale = static_cast<float>(hf.routed_scaling_factor.value_or(1.0));
+  auto narrow = [](int64_t v) { return static_cast<int>(std::clamp<int64_t>(v, -1, 1 << 30)); };
+  c.n_layers = narrow(hf.num_hidden_layers);
+  c.n_embd = narrow(hf.hidden_size);
+  c.n_ff = narrow(hf.intermediate_size > 0 ? hf.intermediate_size : 1);
+  c.n_heads = narrow(hf.num_attention_heads);
+  c.n_kv_heads = 1;
+  c.head_dim = c.mla.qk_rope_head_dim;
+  c.n_vocab = narrow(hf.vocab_size);
+  c.n_ctx_train = hf.max_position_embeddings;
+  c.rms_eps = static_cast<float>(hf.rms_norm_eps);
+  c.rope.style = RopeStyle::kNormal;  // adjacent pairs (2i, 2i+1), as DeepSeek's reference rotates
+  c.rope.n_rot = c.mla.qk_rope_head_dim;
+  c.rope.theta = hf.rope_theta;
+  double mscale = 1.0;
+  if (hf.rope_scaling) {
+    const RopeScaling& s = *hf.rope_scaling;
+    if (s.type != "yarn") {
+      return UnsupportedError(fmt::format("rope_scaling type '{}' is not supported for {} (yarn)", s.type, hf.model_type));
+    }
+    c.rope.scaling = RopeScalingType::kYarn;
+    c.rope.factor = s.factor;
+    c.rope.original_context = s.original_max_position_embeddings.value_or(4096);
+    c.rope.beta_fast = s.beta_fast.value_or(32);
+    c.rope.beta_slow = s.beta_slow.value_or(1);
+    if (!(c.rope.factor > 0) || c.rope.original_context <= 0) {
+      return InvalidArgumentError("rope_scaling yarn needs a positive factor and original_max_position_embeddings");
+    }
+    // cos/sin keep magnitude 1 (mscale / mscale_all_dim is 1 in every released config); the
+    // softmax scale takes mscale(factor, mscale_all_dim)^2 (§2.3, as the reference and transformers).
+    if (s.mscale.value_or(1.0) != s.mscale_all_dim.value_or(0.0) && s.mscale_all_dim.value_or(0.0) != 0.0) {
+      return UnsupportedError("rope_scaling yarn with mscale != mscale_all_dim (cos/sin scaling) is not supported");
+    }
+    const double all_dim = s.mscale_all_dim.value_or(0.0);
+    if (all_dim != 0.0 && c.rope.factor > 1.0) mscale = 0.1 * all_dim * std::log(c.rope.factor) + 1.0;
+  }
+  c.attn_scale = static_cast<float>(std::pow(c.mla.qk_head_dim(), -0.5) * mscale * mscale);
+  if (c.n_heads <= 0) return InvalidArgumentError("num_attention_heads must be positive");
+  RETURN_IF_ERROR(CheckShape(c));
+  return c;
+}
+
+}  // namespace
+
 Result<ModelConfig> ModelConfigFromHf(const HfConfig& hf) {
+  if (hf.model_type == "deepseek_v2" || hf.model_type == "deepseek_v3") return DeepseekConfigFromHf(hf);
   ModelConfig c;
   if (hf.model_type == "llama") {
     c.arch = ModelArch::kLlama;
@@ -118,7 +227,7 @@ Result<ModelConfig> ModelConfigFromHf(const HfConfig& hf) {
     c.qkv_bias = true;
   } else {
     return UnsupportedError(fmt::format(
-        "model_type '{}' is not supported yet (supported: llama, qwen2)", hf.model_type));
+        "model_type '{}' is not supported yet (supported: llama, qwen2, deepseek_v2, deepseek_v3)", hf.model_type));
   }
   c.rope.style = RopeStyle::kNeox;  // HF checkpoints are in rotate_half order
   auto narrow = [](int64_t v) { return static_cast<int>(std::clamp<int64_t>(v, -1, 1 << 30)); };

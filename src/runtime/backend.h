@@ -19,13 +19,19 @@ class KvCache;
 struct AttentionArgs {
   int layer = 0;
   int64_t n_tokens = 0;
-  const float* q = nullptr;          // F32 [n_tokens, n_heads * head_dim], rotated
+  const float* q = nullptr;          // F32 [n_tokens, n_heads * head_dim] (or k_dim), rotated
   const int32_t* positions = nullptr;  // [n_tokens]
   const int32_t* seq_ids = nullptr;    // [n_tokens]
   int n_heads = 0, n_kv_heads = 0, head_dim = 0;
+  // Key and value sizes when they differ from head_dim (MLA: queries and keys of kv_lora + rope,
+  // values of kv_lora). q is then [n_tokens, n_heads * k_dim], out [n_tokens, n_heads * v_dim].
+  int k_dim = 0, v_dim = 0;
+  // The value of a position is the first v_dim elements of its key row (MLA's latent); the cache
+  // has no V.
+  bool values_in_keys = false;
   float scale = 1.0f;                // applied to q·k
   KvCache* kv = nullptr;             // holds this batch's keys/values already
-  float* out = nullptr;              // F32 [n_tokens, n_heads * head_dim]
+  float* out = nullptr;              // F32 [n_tokens, n_heads * head_dim] (or v_dim)
 };
 
 class Backend {
@@ -47,7 +53,8 @@ class Backend {
   // Rotates the first n_rot dimensions of every head of x[n, n_heads * head_dim] by position.
   virtual void Rope(float* x, int64_t n, int n_heads, int head_dim, const int32_t* positions, RopeStyle style,
                     std::span<const double> inv_freq) = 0;
-  // Writes k/v [n, kv_dim] into the cache at (seq_ids[i], positions[i]).
+  // Writes k/v [n, kv_dim] into the cache at (seq_ids[i], positions[i]); v is null for a
+  // keys-only cache (MLA).
   virtual void StoreKv(KvCache& kv, int layer, const float* k, const float* v, int64_t n, const int32_t* positions,
                        const int32_t* seq_ids) = 0;
   // Causal attention of each token over its own sequence's positions <= its position.

@@ -97,14 +97,14 @@ void CpuBackend::StoreKv(KvCache& kv, int layer, const float* k, const float* v,
   const int64_t kv_dim = kv.kv_dim();
   for (int64_t t = 0; t < n; ++t) {
     void* kd = kv.K(layer, seq_ids[t], positions[t]);
-    void* vd = kv.V(layer, seq_ids[t], positions[t]);
+    void* vd = v != nullptr ? kv.V(layer, seq_ids[t], positions[t]) : nullptr;
     if (kv.type() == DType::kF16) {
       // Round to nearest even, as llama.cpp stores its cache.
       kernels::QuantizeWeightsRow(DType::kF16, k + t * kv_dim, kd, kv_dim);
-      kernels::QuantizeWeightsRow(DType::kF16, v + t * kv_dim, vd, kv_dim);
+      if (vd != nullptr) kernels::QuantizeWeightsRow(DType::kF16, v + t * kv_dim, vd, kv_dim);
     } else {
       std::memcpy(kd, k + t * kv_dim, kv_dim * sizeof(float));
-      std::memcpy(vd, v + t * kv_dim, kv_dim * sizeof(float));
+      if (vd != nullptr) std::memcpy(vd, v + t * kv_dim, kv_dim * sizeof(float));
     }
   }
 }
@@ -117,6 +117,8 @@ void CpuBackend::Attention(const AttentionArgs& a) {
   // item as they finish.
   constexpr int64_t kAttentionTokens = 16;
   const int group = a.n_heads / a.n_kv_heads;
+  const int kd = a.k_dim > 0 ? a.k_dim : a.head_dim;
+  const int vd = a.v_dim > 0 ? a.v_dim : a.head_dim;
   attention_items_.clear();
   for (int64_t t0 = 0; t0 < a.n_tokens;) {
     int64_t t1 = t0 + 1;
@@ -125,8 +127,22 @@ void CpuBackend::Attention(const AttentionArgs& a) {
       cost += a.positions[t1] + 1;
       ++t1;
     }
-    for (int g = 0; g < a.n_kv_heads; ++g) attention_items_.push_back({t0, t1, g, cost});
+    for (int g = 0; g < a.n_kv_heads; ++g) attention_items_.push_back({t0, t1, g, 0, group, cost});
     t0 = t1;
+  }
+  // Few items and wide groups (MLA: every query head shares the one latent head): split the
+  // group so that every thread has work.
+  const int64_t want = 2 * static_cast<int64_t>(pool_.size());
+  if (static_cast<int64_t>(attention_items_.size()) < want && group > 1) {
+    const int parts = static_cast<int>(std::min<int64_t>(group, (want + attention_items_.size() - 1) / attention_items_.size()));
+    std::vector<AttentionWork> split;
+    for (const AttentionWork& w : attention_items_) {
+      for (int p = 0; p < parts; ++p) {
+        const int h0 = group * p / parts, h1 = group * (p + 1) / parts;
+        if (h1 > h0) split.push_back({w.t0, w.t1, w.kv_head, h0, h1, w.cost * (h1 - h0) / group});
+      }
+    }
+    attention_items_ = std::move(split);
   }
   std::stable_sort(attention_items_.begin(), attention_items_.end(),
                    [](const AttentionWork& x, const AttentionWork& y) { return x.cost > y.cost; });
@@ -142,17 +158,17 @@ void CpuBackend::Attention(const AttentionArgs& a) {
     st.queries.resize(max_queries);
     st.outputs.resize(max_queries);
     st.last_key.resize(max_queries);
-    st.scratch.resize(kernels::AttentionScratchFloats(max_queries, a.head_dim, a.head_dim));
+    st.scratch.resize(kernels::AttentionScratchFloats(max_queries, kd, vd));
     for (size_t w = next.fetch_add(1); w < attention_items_.size(); w = next.fetch_add(1)) {
       const AttentionWork& work = attention_items_[w];
       int n_queries = 0;
       int32_t max_key = 0;
       for (int64_t t = work.t0; t < work.t1; ++t) {
         max_key = std::max(max_key, a.positions[t]);
-        for (int hh = 0; hh < group; ++hh) {
+        for (int hh = work.h0; hh < work.h1; ++hh) {
           const int64_t h = static_cast<int64_t>(work.kv_head) * group + hh;
-          st.queries[n_queries] = a.q + (t * a.n_heads + h) * a.head_dim;
-          st.outputs[n_queries] = a.out + (t * a.n_heads + h) * a.head_dim;
+          st.queries[n_queries] = a.q + (t * a.n_heads + h) * kd;
+          st.outputs[n_queries] = a.out + (t * a.n_heads + h) * vd;
           st.last_key[n_queries] = a.positions[t];
           ++n_queries;
         }
@@ -163,14 +179,15 @@ void CpuBackend::Attention(const AttentionArgs& a) {
       for (int32_t p = 0; p <= max_key; ++p) {
         const size_t offset = static_cast<size_t>(p % bt) * row_bytes + work.kv_head * head_bytes;
         st.keys[p] = a.kv->KBlock(a.layer, blocks[p / bt]) + offset;
-        st.values[p] = a.kv->VBlock(a.layer, blocks[p / bt]) + offset;
+        st.values[p] = a.values_in_keys ? st.keys[p] : a.kv->VBlock(a.layer, blocks[p / bt]) + offset;
       }
       kernels::AttentionItem item;
       item.n_queries = n_queries;
       item.queries = st.queries.data();
       item.outputs = st.outputs.data();
       item.last_key = st.last_key.data();
-      item.k_dim = item.v_dim = a.head_dim;
+      item.k_dim = kd;
+      item.v_dim = vd;
       item.scale = a.scale;
       item.kv_type = a.kv->type();
       item.keys = st.keys.data();

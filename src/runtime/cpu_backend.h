@@ -38,6 +38,7 @@ class CpuBackend final : public Backend {
   struct AttentionWork {
     int64_t t0, t1;  // batch tokens [t0, t1), one sequence
     int kv_head;
+    int h0, h1;      // the query heads [h0, h1) of the KV head's group
     int64_t cost;    // keys attended, summed over the tokens
   };
   struct AttentionThreadState {

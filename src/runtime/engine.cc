@@ -27,6 +27,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const Model& model, const EngineO
   kv.block_tokens = o.block_tokens;
   kv.n_blocks = (o.kv_tokens + o.block_tokens - 1) / o.block_tokens;
   kv.type = o.kv_type;
+  kv.keys_only = model.config().is_deepseek2();  // MLA: the latent row is key and value
   ASSIGN_OR_RETURN(e->kv_, KvCache::Create(kv));
   return e;
 }
@@ -69,7 +70,11 @@ Result<std::span<const float>> Engine::Forward(const Batch& batch, const HiddenO
     if (!st.ok()) return st;
   }
   logits_.resize(static_cast<size_t>(batch.n_logits()) * n_vocab);
-  DenseForward(model_, *backend_, *kv_, batch, scratch_, logits_.data(), observer);
+  if (model_.config().is_deepseek2()) {
+    DeepseekForward(model_, *backend_, *kv_, batch, ds_scratch_, logits_.data(), observer);
+  } else {
+    DenseForward(model_, *backend_, *kv_, batch, scratch_, logits_.data(), observer);
+  }
   return std::span<const float>(logits_);
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "model/arch/deepseek2.h"
 #include "model/arch/dense_decoder.h"
 #include "model/model.h"
 #include "platform/thread_pool.h"
@@ -44,6 +45,9 @@ class Engine {
   ThreadPool& pool() { return *pool_; }
   const char* isa_name() const;
   int64_t context() const { return options_.context; }
+  // MoE models: how often each routed expert was selected, [n_layers][n_experts] row-major, since
+  // the engine was created (dense layers and dense models: empty or zero). For metrics.
+  std::span<const uint64_t> expert_counts() const { return ds_scratch_.expert_counts; }
 
  private:
   Engine(const Model& model, const EngineOptions& options) : model_(model), options_(options) {}
@@ -54,6 +58,7 @@ class Engine {
   std::unique_ptr<CpuBackend> backend_;
   std::unique_ptr<KvCache> kv_;
   DenseScratch scratch_;
+  DeepseekScratch ds_scratch_;
   std::vector<float> logits_;
 };
 

@@ -16,7 +16,7 @@ Result<std::unique_ptr<KvCache>> KvCache::Create(const KvCacheOptions& o) {
   if (o.type != DType::kF16 && o.type != DType::kF32) {
     return InvalidArgumentError(fmt::format("KV cache type {} is not supported (f16 or f32)", DTypeName(o.type)));
   }
-  const double bytes = 2.0 * o.n_layers * o.n_blocks * o.block_tokens * o.kv_dim * (o.type == DType::kF16 ? 2 : 4);
+  const double bytes = (o.keys_only ? 1.0 : 2.0) * o.n_layers * o.n_blocks * o.block_tokens * o.kv_dim * (o.type == DType::kF16 ? 2 : 4);
   if (bytes > 1e12 || o.n_blocks > (1 << 30)) {
     return InvalidArgumentError(fmt::format("KV cache of {:.1f} GiB is too large", bytes / (1 << 30)));
   }
@@ -27,7 +27,7 @@ KvCache::KvCache(const KvCacheOptions& o)
     : options_(o), row_bytes_(static_cast<size_t>(o.kv_dim) * (o.type == DType::kF16 ? 2 : 4)) {
   const size_t n = static_cast<size_t>(o.n_layers) * o.n_blocks * o.block_tokens * row_bytes_;
   k_.assign(n, 0);
-  v_.assign(n, 0);
+  if (!o.keys_only) v_.assign(n, 0);
   refs_.assign(o.n_blocks, 0);
   free_.reserve(o.n_blocks);
   // Hand out low block ids first (pop_back from the end of a descending list).
@@ -53,7 +53,7 @@ void KvCache::CopyBlock(int32_t from, int32_t to) {
     const size_t off_from = (static_cast<size_t>(layer) * options_.n_blocks + from) * block_bytes;
     const size_t off_to = (static_cast<size_t>(layer) * options_.n_blocks + to) * block_bytes;
     std::memcpy(k_.data() + off_to, k_.data() + off_from, block_bytes);
-    std::memcpy(v_.data() + off_to, v_.data() + off_from, block_bytes);
+    if (!v_.empty()) std::memcpy(v_.data() + off_to, v_.data() + off_from, block_bytes);
   }
 }
 

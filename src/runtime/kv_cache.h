@@ -27,6 +27,8 @@ struct KvCacheOptions {
   int block_tokens = 16;
   int64_t n_blocks = 0;
   DType type = DType::kF16;  // kF16 or kF32
+  // Only K rows (MLA: the latent row holds key and value); V()/VBlock() must not be used.
+  bool keys_only = false;
 };
 
 class KvCache {

@@ -1,4 +1,4 @@
-// The dense forward pass against Hugging Face transformers: for each tiny synthetic preset, the
+// The forward pass (dense llama/qwen2, and deepseek2's MLA + MoE) against Hugging Face transformers: for each tiny synthetic preset, the
 // committed reference file (tests/fixtures/models/*.ref, written by
 // scripts/ref/make_model_fixtures.py) holds transformers' logits and hidden states for a prompt,
 // its greedy continuation and its perplexity over a text. We synthesize the same model (same seed)
@@ -30,7 +30,12 @@ struct Case {
 };
 void PrintTo(const Case& c, std::ostream* os) { *os << c.arch << "/" << c.preset; }
 const std::vector<Case> kCases = {
-    {"llama", "tiny"}, {"llama", "tiny-rope-linear"}, {"llama", "tiny-rope-llama3"}, {"qwen2", "tiny"}, {"qwen2", "tiny-tied"}};
+    {"llama", "tiny"},           {"llama", "tiny-rope-linear"}, {"llama", "tiny-rope-llama3"},
+    {"qwen2", "tiny"},           {"qwen2", "tiny-tied"},        {"deepseek2", "tiny-v2-lite"},
+    {"deepseek2", "tiny-v2"},    {"deepseek2", "tiny-v3"}};
+
+// deepseek2 presets have no GGUF variants yet: only their HF directory is compared.
+bool HasGguf(const Case& c) { return c.arch != "deepseek2"; }
 
 fs::path Root() {
   static const fs::path root = fs::temp_directory_path() / ("enclave_forward_test_" + std::to_string(getpid()));
@@ -147,13 +152,28 @@ TEST_P(ForwardReferenceTest, MatchesTransformers) {
   const testing::RefTensor* logits_ref = ref->Find("logits");
   ASSERT_NE(logits_ref, nullptr);
 
-  for (const std::string& path : {dir, dir + "/gguf/model-f32.gguf"}) {
+  std::vector<std::string> paths = {dir};
+  if (HasGguf(c)) paths.push_back(dir + "/gguf/model-f32.gguf");
+  for (const std::string& path : paths) {
     SCOPED_TRACE(path);
     Loaded l = Load(path);
     ASSERT_TRUE(l.engine);
     const int n_layers = l.model->config().n_layers;
     std::map<int, std::vector<float>> hidden;
     const std::vector<float> logits = PromptLogits(*l.engine, input, &hidden);
+    // MoE: every layer routed every prompt token to the experts transformers' router chose
+    // (compared as per-expert counts: the engine's selection counters).
+    const std::span<const uint64_t> counts = l.engine->expert_counts();
+    const int n_experts = l.model->config().moe.n_experts;
+    for (int layer = 0; layer < n_layers; ++layer) {
+      const testing::RefTensor* chosen = ref->Find("experts." + std::to_string(layer));
+      if (chosen == nullptr) continue;
+      std::vector<uint64_t> want(n_experts, 0);
+      for (float id : chosen->data) ++want[static_cast<int>(id)];
+      const std::vector<uint64_t> got(counts.begin() + static_cast<size_t>(layer) * n_experts,
+                                      counts.begin() + static_cast<size_t>(layer + 1) * n_experts);
+      EXPECT_EQ(got, want) << "experts chosen in layer " << layer;
+    }
     ASSERT_EQ(logits.size(), logits_ref->data.size());
     EXPECT_LE(MaxRelativeError(logits.data(), logits_ref->data.data(), logits.size()), 1e-4) << regenerate;
     // transformers' hidden.0 is the embedding output, hidden.i the residual after layer i, and the
@@ -185,6 +205,7 @@ TEST_P(ForwardReferenceTest, MatchesTransformers) {
 // `enclave perplexity --kl-base` (bench/RESULTS.md).
 TEST_P(ForwardReferenceTest, QuantizedVariantsAgreeWithF32) {
   const Case& c = GetParam();
+  if (!HasGguf(c)) GTEST_SKIP() << "no GGUF variants for " << c.arch << " yet";
   const std::string ref_path = testing::SourcePath("tests/fixtures/models/" + c.arch + "-" + c.preset + ".ref");
   auto ref = testing::ReadReferenceFile(ref_path);
   ASSERT_TRUE(ref.ok()) << ref.status().message();

@@ -66,10 +66,18 @@ void DenseForward(const Model& model, Backend& be, KvCache& kv, const Batch& bat
     if (observer) observer(l + 1, x, n);
   }
 
+  ProjectLogits(model, be, batch, x, s.selected, logits, observer);
+}
+
+void ProjectLogits(const Model& model, Backend& be, const Batch& batch, const float* x, std::vector<float>& selected,
+                   float* logits, const HiddenObserver& observer) {
   // Only the rows whose logits are wanted go through the (large) output projection.
+  const ModelConfig& c = model.config();
+  const int64_t E = c.n_embd, n = batch.size();
   const int64_t m = batch.n_logits();
   if (m == 0) return;
-  float* sel = grow(s.selected, m * E);
+  if (static_cast<int64_t>(selected.size()) < m * E) selected.resize(m * E);
+  float* sel = selected.data();
   int64_t j = 0;
   for (int64_t i = 0; i < n; ++i) {
     if (batch.want_logits[i]) std::copy(x + i * E, x + (i + 1) * E, sel + (j++) * E);

@@ -25,6 +25,12 @@ struct DenseScratch {
 // only, as transformers' last hidden state). For tests and debugging.
 using HiddenObserver = std::function<void(int index, const float* x, int64_t n_tokens)>;
 
+// The tail every architecture shares: the rows of the residual stream x [batch.size(), n_embd] whose
+// logits are wanted go through the final RMSNorm (reported to `observer` as index n_layers + 1)
+// and the output projection into logits [batch.n_logits(), n_vocab]. `selected` is scratch.
+void ProjectLogits(const Model& model, Backend& backend, const Batch& batch, const float* x,
+                   std::vector<float>& selected, float* logits, const HiddenObserver& observer);
+
 // Runs `batch` through the model. The KV cache must already have PrepareWrite'd every (seq,
 // position) of the batch. Writes logits [batch.n_logits(), n_vocab] to `logits`.
 void DenseForward(const Model& model, Backend& backend, KvCache& kv, const Batch& batch, DenseScratch& s,
