@@ -90,6 +90,32 @@ def deepseek_tensor_names(config: dict) -> set[str]:
     return names
 
 
+def check_deepseek_gguf(model_dir: Path, config: dict, st: dict) -> None:
+    """The F32 GGUF in llama.cpp's deepseek2 layout: names from gguf-py's own table, kv_b_proj split
+    as convert_hf_to_gguf.py's DeepseekV2Model does (k_b transposed), experts stacked."""
+    import gguf
+
+    allowed = {gguf.TENSOR_NAMES[t] for t in gguf.MODEL_TENSORS[gguf.MODEL_ARCH.DEEPSEEK2]}
+    r = gguf.GGUFReader(str(model_dir / "gguf" / "model-f32.gguf"))
+    assert r.fields["general.architecture"].contents() == "deepseek2"
+    t = {x.name: np.asarray(x.data) for x in r.tensors}
+    for name in t:
+        base = name.rsplit(".", 1)[0]
+        generic = ".".join(["blk.{bid}"] + base.split(".")[2:]) if base.startswith("blk.") else base
+        assert generic in allowed, f"{name} is not a deepseek2 tensor name gguf-py knows"
+    heads, nope, vh = config["num_attention_heads"], config["qk_nope_head_dim"], config["v_head_dim"]
+    for l in range(config["num_hidden_layers"]):
+        kv_b = st[f"model.layers.{l}.self_attn.kv_b_proj.weight"].reshape(heads, nope + vh, -1)
+        assert np.array_equal(t[f"blk.{l}.attn_k_b.weight"], kv_b[:, :nope, :].transpose(0, 2, 1))
+        assert np.array_equal(t[f"blk.{l}.attn_v_b.weight"], kv_b[:, nope:, :])
+        if l >= config["first_k_dense_replace"]:
+            for w in ["gate", "up", "down"]:
+                stacked = np.stack([st[f"model.layers.{l}.mlp.experts.{e}.{w}_proj.weight"]
+                                    for e in range(config["n_routed_experts"])])
+                assert np.array_equal(t[f"blk.{l}.ffn_{w}_exps.weight"], stacked), f"blk.{l}.ffn_{w}_exps"
+            assert np.array_equal(t[f"blk.{l}.ffn_gate_inp.weight"], st[f"model.layers.{l}.mlp.gate.weight"])
+
+
 def check_files(model_dir: Path, config: dict) -> None:
     """Independent readers agree with what synth meant to write."""
     import gguf
@@ -102,7 +128,8 @@ def check_files(model_dir: Path, config: dict) -> None:
         for name, a in st.items():
             if name.endswith("e_score_correction_bias"):
                 assert a.dtype == np.float32, f"{name} must stay float32"
-        return  # no GGUF variants for deepseek2 yet
+        check_deepseek_gguf(model_dir, config, st)
+        return
     arch = config["model_type"]
     n_layers = config["num_hidden_layers"]
     expected = {"model.embed_tokens.weight", "model.norm.weight"}

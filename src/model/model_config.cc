@@ -66,9 +66,103 @@ Result<int> GetInt(const GgufFile& g, const std::string& key) {
 
 }  // namespace
 
+namespace {
+
+// deepseek2 as llama.cpp's converter writes it: MLA as MQA (head_count_kv 1, key_length =
+// kv_lora + rope, value_length = kv_lora, the per-head sizes in key/value_length_mla), experts
+// with their gating function and groups. The routing method follows from them: sigmoid gating is
+// V3's noaux_tc, softmax with several groups V2's group_limited_greedy, else greedy.
+Result<ModelConfig> DeepseekConfigFromGguf(const GgufFile& g) {
+  ModelConfig c;
+  c.arch = ModelArch::kDeepseek2;
+  const std::string p = "deepseek2.";
+  auto get = [&](const char* key) { return GetInt<int64_t>(g, p + key); };
+  auto get_or = [&](const char* key, int64_t fallback) -> Result<int> {
+    ASSIGN_OR_RETURN(int64_t v, g.GetOr<int64_t>(p + key, fallback));
+    if (v < 0 || v > (1 << 30)) return InvalidArgumentError(fmt::format("'{}{}' = {} is out of range", p, key, v));
+    return static_cast<int>(v);
+  };
+  ASSIGN_OR_RETURN(c.n_layers, get("block_count"));
+  ASSIGN_OR_RETURN(c.n_embd, get("embedding_length"));
+  ASSIGN_OR_RETURN(c.n_ff, get("feed_forward_length"));
+  ASSIGN_OR_RETURN(c.n_heads, get("attention.head_count"));
+  c.n_kv_heads = 1;
+  ASSIGN_OR_RETURN(int64_t ctx, g.GetOr<int64_t>(p + "context_length", 0));
+  c.n_ctx_train = ctx;
+  ASSIGN_OR_RETURN(double eps, g.Get<double>(p + "attention.layer_norm_rms_epsilon"));
+  c.rms_eps = static_cast<float>(eps);
+  ASSIGN_OR_RETURN(c.mla.q_lora_rank, get_or("attention.q_lora_rank", 0));
+  ASSIGN_OR_RETURN(c.mla.kv_lora_rank, get("attention.kv_lora_rank"));
+  ASSIGN_OR_RETURN(c.mla.qk_rope_head_dim, get("rope.dimension_count"));
+  ASSIGN_OR_RETURN(int key_mla, get("attention.key_length_mla"));
+  ASSIGN_OR_RETURN(c.mla.v_head_dim, get("attention.value_length_mla"));
+  c.mla.qk_nope_head_dim = key_mla - c.mla.qk_rope_head_dim;
+  if (c.mla.qk_nope_head_dim <= 0) {
+    return InvalidArgumentError(fmt::format("'{}attention.key_length_mla' {} is not larger than the rope dimension {}",
+                                            p, key_mla, c.mla.qk_rope_head_dim));
+  }
+  c.head_dim = c.mla.qk_rope_head_dim;
+  ASSIGN_OR_RETURN(c.moe.first_dense, get_or("leading_dense_block_count", 0));
+  ASSIGN_OR_RETURN(c.moe.n_experts, get("expert_count"));
+  ASSIGN_OR_RETURN(c.moe.top_k, get("expert_used_count"));
+  ASSIGN_OR_RETURN(c.moe.n_ff_expert, get("expert_feed_forward_length"));
+  ASSIGN_OR_RETURN(c.moe.n_shared, get_or("expert_shared_count", 0));
+  ASSIGN_OR_RETURN(c.moe.n_group, get_or("expert_group_count", 1));
+  ASSIGN_OR_RETURN(c.moe.topk_group, get_or("expert_group_used_count", c.moe.n_group));
+  ASSIGN_OR_RETURN(double scale, g.GetOr<double>(p + "expert_weights_scale", 1.0));
+  c.moe.routed_scale = static_cast<float>(scale);
+  ASSIGN_OR_RETURN(c.moe.norm_topk, g.GetOr<bool>(p + "expert_weights_norm", false));
+  ASSIGN_OR_RETURN(int gating, get_or("expert_gating_func", 1));
+  if (gating == 2) {
+    c.moe.scoring = MoeScoring::kSigmoid;
+    c.moe.method = MoeTopk::kNoauxTc;
+  } else if (gating == 1) {
+    c.moe.scoring = MoeScoring::kSoftmax;
+    c.moe.method = c.moe.n_group > 1 ? MoeTopk::kGroupLimitedGreedy : MoeTopk::kGreedy;
+  } else {
+    return UnsupportedError(fmt::format("'{}expert_gating_func' {} (1 softmax, 2 sigmoid)", p, gating));
+  }
+  if (c.moe.n_experts <= 0 || c.moe.top_k <= 0 || c.moe.top_k > c.moe.n_experts || c.moe.n_group <= 0 ||
+      c.moe.n_experts % c.moe.n_group != 0 || c.moe.topk_group <= 0 || c.moe.topk_group > c.moe.n_group) {
+    return InvalidArgumentError(fmt::format("inconsistent experts: {} experts, {} used, {} groups of which {} used",
+                                            c.moe.n_experts, c.moe.top_k, c.moe.n_group, c.moe.topk_group));
+  }
+  c.rope.style = RopeStyle::kNormal;
+  c.rope.n_rot = c.mla.qk_rope_head_dim;
+  ASSIGN_OR_RETURN(c.rope.theta, g.GetOr<double>(p + "rope.freq_base", 10000.0));
+  ASSIGN_OR_RETURN(std::string scaling, g.GetOr<std::string>(p + "rope.scaling.type", "none"));
+  double mscale = 1.0;
+  if (scaling == "yarn") {
+    c.rope.scaling = RopeScalingType::kYarn;
+    ASSIGN_OR_RETURN(c.rope.factor, g.Get<double>(p + "rope.scaling.factor"));
+    ASSIGN_OR_RETURN(c.rope.original_context, g.GetOr<int64_t>(p + "rope.scaling.original_context_length", 4096));
+    ASSIGN_OR_RETURN(c.rope.beta_fast, g.GetOr<double>(p + "rope.scaling.yarn_beta_fast", 32.0));
+    ASSIGN_OR_RETURN(c.rope.beta_slow, g.GetOr<double>(p + "rope.scaling.yarn_beta_slow", 1.0));
+    // The converter writes 0.1 * mscale_all_dim; the softmax scale takes (1 + that * ln factor)^2.
+    ASSIGN_OR_RETURN(double log_mul, g.GetOr<double>(p + "rope.scaling.yarn_log_multiplier", 0.0));
+    if (!(c.rope.factor > 0) || c.rope.original_context <= 0) {
+      return InvalidArgumentError("yarn scaling needs a positive factor and original context length");
+    }
+    if (c.rope.factor > 1.0) mscale = 1.0 + log_mul * std::log(c.rope.factor);
+  } else if (scaling != "none") {
+    return UnsupportedError(fmt::format("rope scaling type '{}' is not supported for deepseek2", scaling));
+  }
+  c.attn_scale = static_cast<float>(std::pow(key_mla, -0.5) * mscale * mscale);
+  if (const GgufTensorInfo* emb = g.FindTensor("token_embd.weight"); emb != nullptr && emb->dims.size() == 2) {
+    c.n_vocab = static_cast<int>(std::min<uint64_t>(emb->dims[1], 1u << 30));
+  } else {
+    return InvalidArgumentError("tensor 'token_embd.weight' is missing or not 2-D");
+  }
+  RETURN_IF_ERROR(CheckShape(c));
+  return c;
+}
+
+}  // namespace
+
 Result<ModelConfig> ModelConfigFromGguf(const GgufFile& g) {
   ModelConfig c;
   ASSIGN_OR_RETURN(std::string arch, g.Get<std::string>("general.architecture"));
+  if (arch == "deepseek2") return DeepseekConfigFromGguf(g);
   if (arch == "llama") {
     c.arch = ModelArch::kLlama;
     c.rope.style = RopeStyle::kNormal;
@@ -78,7 +172,7 @@ Result<ModelConfig> ModelConfigFromGguf(const GgufFile& g) {
     c.qkv_bias = true;
   } else {
     return UnsupportedError(fmt::format(
-        "architecture '{}' is not supported yet (supported: llama, qwen2)", arch));
+        "architecture '{}' is not supported yet (supported: llama, qwen2, deepseek2)", arch));
   }
   const std::string p = arch + ".";
   ASSIGN_OR_RETURN(c.n_layers, GetInt<int64_t>(g, p + "block_count"));

@@ -35,11 +35,18 @@ std::optional<std::string> GgufTensorName(const std::string& hf_name) {
   const size_t dot = rest.rfind('.');
   if (dot == std::string_view::npos) return std::nullopt;
   const std::string_view module = rest.substr(0, dot), kind = rest.substr(dot + 1);
+  if (module == "mlp.gate" && kind == "e_score_correction_bias") return "blk." + layer + ".exp_probs_b.bias";
   if (kind != "weight" && kind != "bias") return std::nullopt;
   static const std::pair<const char*, const char*> kMap[] = {
       {"input_layernorm", "attn_norm"},  {"self_attn.q_proj", "attn_q"},   {"self_attn.k_proj", "attn_k"},
       {"self_attn.v_proj", "attn_v"},    {"self_attn.o_proj", "attn_output"}, {"post_attention_layernorm", "ffn_norm"},
-      {"mlp.gate_proj", "ffn_gate"},     {"mlp.up_proj", "ffn_up"},         {"mlp.down_proj", "ffn_down"}};
+      {"mlp.gate_proj", "ffn_gate"},     {"mlp.up_proj", "ffn_up"},         {"mlp.down_proj", "ffn_down"},
+      // deepseek2 (llama.cpp's converter; experts and kv_b_proj are restacked/split by synth)
+      {"self_attn.q_a_proj", "attn_q_a"}, {"self_attn.q_a_layernorm", "attn_q_a_norm"},
+      {"self_attn.q_b_proj", "attn_q_b"}, {"self_attn.kv_a_proj_with_mqa", "attn_kv_a_mqa"},
+      {"self_attn.kv_a_layernorm", "attn_kv_a_norm"}, {"mlp.gate", "ffn_gate_inp"},
+      {"mlp.shared_experts.gate_proj", "ffn_gate_shexp"}, {"mlp.shared_experts.up_proj", "ffn_up_shexp"},
+      {"mlp.shared_experts.down_proj", "ffn_down_shexp"}};
   for (const auto& [hf, gguf] : kMap) {
     if (module == hf) return "blk." + layer + "." + gguf + "." + std::string(kind);
   }
@@ -110,6 +117,8 @@ int64_t LayerOf(const std::string& gguf_name, std::string_view module) {
 
 DType GgufTensorType(const GgufVariant& variant, const std::string& gguf_name, int64_t row_length, bool tied,
                      int64_t n_layers) {
+  // The MoE router stays F32 in every variant: rounding it would change which experts run.
+  if (gguf_name.ends_with(".ffn_gate_inp.weight")) return DType::kF32;
   DType t = variant.main_type;
   if (t == DType::kQ4_K && (gguf_name == "output.weight" || (tied && gguf_name == "token_embd.weight"))) {
     t = DType::kQ6_K;
@@ -125,6 +134,42 @@ DType GgufTensorType(const GgufVariant& variant, const std::string& gguf_name, i
   if (t != DType::kQ8_0 && row_length % 32 == 0) return DType::kQ8_0;
   return DType::kF16;
 }
+
+namespace {
+
+// The deepseek2 keys llama.cpp's converter writes (MLA written as MQA: one KV head whose key is the
+// latent + rope part and whose value is the latent), plus the expert groups of V2/V3 routing.
+void AddDeepseekHparams(const Preset& p, GgufWriter& w) {
+  const DeepseekFields& d = p.ds;
+  const std::string a = "deepseek2.";
+  auto u32 = [&](const std::string& key, int64_t v) { w.SetValue(a + key, GgufValue::U32(static_cast<uint32_t>(v))); };
+  u32("attention.head_count_kv", 1);
+  u32("rope.dimension_count", d.qk_rope_head_dim);
+  u32("leading_dense_block_count", d.first_k_dense_replace);
+  if (d.q_lora_rank > 0) u32("attention.q_lora_rank", d.q_lora_rank);
+  u32("attention.kv_lora_rank", d.kv_lora_rank);
+  u32("attention.key_length", d.kv_lora_rank + d.qk_rope_head_dim);
+  u32("attention.value_length", d.kv_lora_rank);
+  u32("attention.key_length_mla", d.qk_nope_head_dim + d.qk_rope_head_dim);
+  u32("attention.value_length_mla", d.v_head_dim);
+  u32("expert_feed_forward_length", d.moe_intermediate_size);
+  u32("expert_count", d.n_routed_experts);
+  u32("expert_used_count", d.num_experts_per_tok);
+  u32("expert_shared_count", d.n_shared_experts);
+  u32("expert_group_count", d.n_group);
+  u32("expert_group_used_count", d.topk_group);
+  w.SetValue(a + "expert_weights_scale", GgufValue::F32(static_cast<float>(d.routed_scaling_factor)));
+  if (d.norm_topk_prob) w.SetValue(a + "expert_weights_norm", GgufValue::Bool(true));
+  u32("expert_gating_func", d.scoring_func == "sigmoid" ? 2 : 1);
+  if (p.rope == RopeScaling::kYarn) {
+    w.SetValue(a + "rope.scaling.type", GgufValue::String("yarn"));
+    w.SetValue(a + "rope.scaling.factor", GgufValue::F32(static_cast<float>(p.rope_factor)));
+    u32("rope.scaling.original_context_length", p.original_max_positions);
+    w.SetValue(a + "rope.scaling.yarn_log_multiplier", GgufValue::F32(static_cast<float>(0.1 * d.mscale_all_dim)));
+  }
+}
+
+}  // namespace
 
 void AddGgufHparams(const Preset& p, int64_t vocab_size, const GgufVariant& variant, const std::string& model_name,
                     GgufWriter& w) {
@@ -147,6 +192,7 @@ void AddGgufHparams(const Preset& p, int64_t vocab_size, const GgufVariant& vari
     w.SetValue(a + ".rope.scaling.type", GgufValue::String("linear"));
     w.SetValue(a + ".rope.scaling.factor", GgufValue::F32(static_cast<float>(p.rope_factor)));
   }
+  if (p.deepseek()) AddDeepseekHparams(p, w);
   w.SetValue("general.quantization_version", GgufValue::U32(2));
 }
 

@@ -1,8 +1,10 @@
 #include "synth/synth_model.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -41,18 +43,6 @@ Result<HfDType> ParseHfDType(const std::string& s, bool tiny) {
 
 Result<std::vector<GgufVariant>> ParseVariants(const std::vector<std::string>& names, const Preset& p) {
   std::vector<std::string> list = names;
-  if (p.deepseek()) {
-    // The GGUF layout of deepseek2 (llama.cpp's MLA tensors, attn_k_b/attn_v_b) is not written yet.
-    for (const std::string& n : list) {
-      if (n != "none") {
-        return UnsupportedError(fmt::format(
-            "--gguf {}: GGUF output for deepseek2 is not implemented yet; use --gguf none (the HF directory is "
-            "written)",
-            n));
-      }
-    }
-    return std::vector<GgufVariant>{};
-  }
   if (list.empty()) list = p.tiny ? GgufVariantNames() : std::vector<std::string>{"q4_k_m"};
   std::vector<GgufVariant> out;
   for (const std::string& n : list) {
@@ -338,6 +328,95 @@ std::vector<float> SynthValues(const HfTensor& t, uint64_t seed, double std) {
   return out;
 }
 
+namespace {
+
+// Writes one tensor (PyTorch shape `shape`, values row-major) into every GGUF variant, in the type
+// each variant gives it.
+Status WriteGgufTensor(ThreadPool& pool, const Preset& p, const std::vector<GgufVariant>& variants,
+                       std::vector<std::unique_ptr<GgufWriter>>& writers, const std::string& gguf_name,
+                       const std::vector<uint64_t>& shape, std::span<const float> values) {
+  const int64_t cols = static_cast<int64_t>(shape.back());
+  const std::vector<uint64_t> dims(shape.rbegin(), shape.rend());
+  for (size_t k = 0; k < variants.size(); ++k) {
+    const DType type =
+        shape.size() == 1 ? DType::kF32 : GgufTensorType(variants[k], gguf_name, cols, p.tied, p.n_layers);
+    const uint64_t rows = values.size() / cols;
+    std::vector<uint8_t> data(rows * *RowBytes(type, cols));
+    RETURN_IF_ERROR(QuantizeParallel(pool, type, values, cols, data).WithContext(gguf_name));
+    RETURN_IF_ERROR(writers[k]->AddTensor(gguf_name, type, dims, data));
+  }
+  return Status::Ok();
+}
+
+// deepseek2 tensors as llama.cpp's converter writes them: kv_b_proj split per head into attn_k_b
+// (the key rows, transposed: [H, kv_lora, nope]) and attn_v_b ([H, v_head, kv_lora]); the routed
+// experts of a layer stacked into ffn_{gate,up,down}_exps ([E, rows, cols]) once all have been
+// seen; everything else renamed.
+class DeepseekGgufEmitter {
+ public:
+  DeepseekGgufEmitter(ThreadPool& pool, const Preset& p, const std::vector<GgufVariant>& variants,
+                      std::vector<std::unique_ptr<GgufWriter>>& writers)
+      : pool_(pool), p_(p), variants_(variants), writers_(writers) {}
+
+  Status Add(const HfTensor& t, const std::vector<float>& values) {
+    const DeepseekFields& d = p_.ds;
+    int layer = -1, expert = -1;
+    char proj[16] = {};
+    // (sscanf stops at the last conversion, so the literal tails are checked with ends_with.)
+    if (t.name.ends_with("_proj.weight") &&
+        std::sscanf(t.name.c_str(), "model.layers.%d.mlp.experts.%d.%15[a-z]_proj.weight", &layer, &expert, proj) == 3) {
+      Stack& st = experts_[layer];
+      st.values[proj].resize(d.n_routed_experts);
+      st.values[proj][expert] = values;
+      st.shape[proj] = t.shape;
+      if (++st.seen < 3 * d.n_routed_experts) return Status::Ok();
+      for (const char* w : {"down", "gate", "up"}) {
+        std::vector<float> all;
+        for (const auto& v : st.values[w]) all.insert(all.end(), v.begin(), v.end());
+        const std::vector<uint64_t> shape = {static_cast<uint64_t>(d.n_routed_experts), st.shape[w][0], st.shape[w][1]};
+        RETURN_IF_ERROR(Write(fmt::format("blk.{}.ffn_{}_exps.weight", layer, w), shape, all));
+      }
+      experts_.erase(layer);
+      return Status::Ok();
+    }
+    if (t.name.ends_with(".self_attn.kv_b_proj.weight") &&
+        std::sscanf(t.name.c_str(), "model.layers.%d.", &layer) == 1) {
+      const uint64_t H = p_.n_heads, nope = d.qk_nope_head_dim, vh = d.v_head_dim, kvl = d.kv_lora_rank;
+      std::vector<float> k_b(H * kvl * nope), v_b(H * vh * kvl);
+      for (uint64_t h = 0; h < H; ++h) {
+        const float* head = values.data() + h * (nope + vh) * kvl;
+        for (uint64_t r = 0; r < nope; ++r) {
+          for (uint64_t c = 0; c < kvl; ++c) k_b[(h * kvl + c) * nope + r] = head[r * kvl + c];
+        }
+        std::copy_n(head + nope * kvl, vh * kvl, v_b.data() + h * vh * kvl);
+      }
+      RETURN_IF_ERROR(Write(fmt::format("blk.{}.attn_k_b.weight", layer), {H, kvl, nope}, k_b));
+      return Write(fmt::format("blk.{}.attn_v_b.weight", layer), {H, vh, kvl}, v_b);
+    }
+    const std::optional<std::string> name = GgufTensorName(t.name);
+    if (!name) return InternalError(fmt::format("no GGUF name for '{}'", t.name));
+    return Write(*name, t.shape, values);
+  }
+
+ private:
+  struct Stack {
+    int seen = 0;
+    std::map<std::string, std::vector<std::vector<float>>> values;
+    std::map<std::string, std::vector<uint64_t>> shape;
+  };
+  Status Write(const std::string& name, const std::vector<uint64_t>& shape, std::span<const float> values) {
+    return WriteGgufTensor(pool_, p_, variants_, writers_, name, shape, values);
+  }
+
+  ThreadPool& pool_;
+  const Preset& p_;
+  const std::vector<GgufVariant>& variants_;
+  std::vector<std::unique_ptr<GgufWriter>>& writers_;
+  std::map<int, Stack> experts_;
+};
+
+}  // namespace
+
 Status Synthesize(const SynthOptions& o) {
   ASSIGN_OR_RETURN(const Preset* p, FindPreset(o.arch, o.preset));
   ASSIGN_OR_RETURN(HfDType hf_dtype, ParseHfDType(o.hf_dtype, p->tiny));
@@ -380,6 +459,7 @@ Status Synthesize(const SynthOptions& o) {
   }
   ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> st,
                    SafetensorsWriter::Create((dir / "model.safetensors").string(), entries, {{"format", "pt"}}));
+  DeepseekGgufEmitter deepseek(pool, *p, variants, writers);
   for (const HfTensor& t : tensors) {
     std::vector<float> values = SynthValues(t, o.seed, o.std);
     RETURN_IF_ERROR(st->Append(ToHfBytes(values, t.keep_f32 ? StDType::kF32 : hf_dtype.st)));
@@ -388,18 +468,15 @@ Status Synthesize(const SynthOptions& o) {
       if (o.progress) o.progress(done, total);
       continue;
     }
-    const std::optional<std::string> gguf_name = GgufTensorName(t.name);
-    if (!gguf_name) return InternalError(fmt::format("no GGUF name for '{}'", t.name));
-    const int64_t cols = static_cast<int64_t>(t.shape.back());
-    if (p->arch == "llama" && t.name.ends_with("q_proj.weight")) values = PermuteRowsForGguf(values, p->n_heads, cols);
-    if (p->arch == "llama" && t.name.ends_with("k_proj.weight")) values = PermuteRowsForGguf(values, p->n_kv_heads, cols);
-    const std::vector<uint64_t> dims(t.shape.rbegin(), t.shape.rend());
-    for (size_t k = 0; k < variants.size(); ++k) {
-      const DType type = t.shape.size() == 1 ? DType::kF32 : GgufTensorType(variants[k], *gguf_name, cols, p->tied, p->n_layers);
-      const uint64_t rows = values.size() / cols;
-      std::vector<uint8_t> data(rows * *RowBytes(type, cols));
-      RETURN_IF_ERROR(QuantizeParallel(pool, type, values, cols, data));
-      RETURN_IF_ERROR(writers[k]->AddTensor(*gguf_name, type, dims, data));
+    if (p->deepseek()) {
+      RETURN_IF_ERROR(deepseek.Add(t, values));
+    } else {
+      const std::optional<std::string> gguf_name = GgufTensorName(t.name);
+      if (!gguf_name) return InternalError(fmt::format("no GGUF name for '{}'", t.name));
+      const int64_t cols = static_cast<int64_t>(t.shape.back());
+      if (p->arch == "llama" && t.name.ends_with("q_proj.weight")) values = PermuteRowsForGguf(values, p->n_heads, cols);
+      if (p->arch == "llama" && t.name.ends_with("k_proj.weight")) values = PermuteRowsForGguf(values, p->n_kv_heads, cols);
+      RETURN_IF_ERROR(WriteGgufTensor(pool, *p, variants, writers, *gguf_name, t.shape, values));
     }
     if (o.progress) o.progress(done, total);
   }

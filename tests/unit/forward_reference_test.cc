@@ -34,8 +34,6 @@ const std::vector<Case> kCases = {
     {"qwen2", "tiny"},           {"qwen2", "tiny-tied"},        {"deepseek2", "tiny-v2-lite"},
     {"deepseek2", "tiny-v2"},    {"deepseek2", "tiny-v3"}};
 
-// deepseek2 presets have no GGUF variants yet: only their HF directory is compared.
-bool HasGguf(const Case& c) { return c.arch != "deepseek2"; }
 
 fs::path Root() {
   static const fs::path root = fs::temp_directory_path() / ("enclave_forward_test_" + std::to_string(getpid()));
@@ -152,9 +150,7 @@ TEST_P(ForwardReferenceTest, MatchesTransformers) {
   const testing::RefTensor* logits_ref = ref->Find("logits");
   ASSERT_NE(logits_ref, nullptr);
 
-  std::vector<std::string> paths = {dir};
-  if (HasGguf(c)) paths.push_back(dir + "/gguf/model-f32.gguf");
-  for (const std::string& path : paths) {
+  for (const std::string& path : {dir, dir + "/gguf/model-f32.gguf"}) {
     SCOPED_TRACE(path);
     Loaded l = Load(path);
     ASSERT_TRUE(l.engine);
@@ -205,7 +201,6 @@ TEST_P(ForwardReferenceTest, MatchesTransformers) {
 // `enclave perplexity --kl-base` (bench/RESULTS.md).
 TEST_P(ForwardReferenceTest, QuantizedVariantsAgreeWithF32) {
   const Case& c = GetParam();
-  if (!HasGguf(c)) GTEST_SKIP() << "no GGUF variants for " << c.arch << " yet";
   const std::string ref_path = testing::SourcePath("tests/fixtures/models/" + c.arch + "-" + c.preset + ".ref");
   auto ref = testing::ReadReferenceFile(ref_path);
   ASSERT_TRUE(ref.ok()) << ref.status().message();
@@ -219,8 +214,13 @@ TEST_P(ForwardReferenceTest, QuantizedVariantsAgreeWithF32) {
     std::string variant;
     double min_top1, max_kl;
   };
-  for (const auto& [variant, min_top1, max_kl] :
-       std::vector<Bound>{{"f16", 0.99, 1e-6}, {"q8_0", 0.93, 1e-4}, {"q4_k", 0.6, 1e-2}}) {
+  // MoE models are more sensitive: a rounding that flips an expert choice changes the output by a
+  // whole expert (and V2's routed_scaling_factor of 16 amplifies the routed experts).
+  const std::vector<Bound> bounds =
+      c.arch == "deepseek2"
+          ? std::vector<Bound>{{"f16", 0.99, 1e-5}, {"q8_0", 0.9, 1e-3}, {"q4_k", 0.5, 3e-2}}
+          : std::vector<Bound>{{"f16", 0.99, 1e-6}, {"q8_0", 0.93, 1e-4}, {"q4_k", 0.6, 1e-2}};
+  for (const auto& [variant, min_top1, max_kl] : bounds) {
     SCOPED_TRACE(variant);
     Loaded q = Load(dir + "/gguf/model-" + variant + ".gguf");
     ASSERT_TRUE(q.engine);
@@ -230,7 +230,9 @@ TEST_P(ForwardReferenceTest, QuantizedVariantsAgreeWithF32) {
     EXPECT_LE(r->kl_mean, max_kl);
     EXPECT_GT(r->kl_mean, 0.0);  // a quantized model that equals F32 exactly would mean F32 was not loaded
     RecordProperty(variant + "_kl_mean", std::to_string(r->kl_mean));
-    if (variant == "f16") continue;
+    std::printf("%s-%s %s: KL %.3g, top-1 agreement %.4f, perplexity %.4f\n", c.arch.c_str(), c.preset.c_str(),
+                variant.c_str(), r->kl_mean, r->top1_agreement, r->perplexity);
+    if (variant == "f16" || c.arch == "deepseek2") continue;  // tiny deepseek2 rows (128) do not fit Q4_K blocks
     // The same quantization done while loading the HF directory (--quantize) gives the same weights
     // as the GGUF variant (llama's Q/K rows are permuted there, so float rounding differs slightly).
     Loaded hq = Load(dir, variant == "q8_0" ? DType::kQ8_0 : DType::kQ4_K);
@@ -240,8 +242,6 @@ TEST_P(ForwardReferenceTest, QuantizedVariantsAgreeWithF32) {
     ASSERT_TRUE(rq.ok()) << rq.status().message();
     EXPECT_LT(rq->kl_mean, 1e-6) << "HF --quantize " << variant << " differs from the GGUF " << variant;
     RecordProperty(variant + "_top1_agreement", std::to_string(r->top1_agreement));
-    std::printf("%s-%s %s: KL %.3g, top-1 agreement %.4f, perplexity %.4f\n", c.arch.c_str(), c.preset.c_str(),
-                variant.c_str(), r->kl_mean, r->top1_agreement, r->perplexity);
   }
 }
 

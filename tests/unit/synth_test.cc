@@ -297,14 +297,23 @@ TEST(SynthTest, DeepseekPresetsWriteTheCheckpointLayout) {
     EXPECT_NE(config.find("\"topk_method\": \"" + std::string(d.topk_method) + "\""), std::string::npos);
     EXPECT_NE(config.find("\"model_type\": \"" + std::string(d.model_type) + "\""), std::string::npos);
   }
-  synth::SynthOptions o;
-  o.arch = "deepseek2";
-  o.preset = "tiny-v3";
-  o.gguf = {"q8_0"};
-  o.out_dir = (TestRoot() / "ds-gguf").string();
-  const Status s = synth::Synthesize(o);
-  EXPECT_EQ(s.code(), StatusCode::kUnsupported);
-  EXPECT_NE(s.message().find("--gguf none"), std::string::npos) << s.message();
+  // GGUF: llama.cpp's deepseek2 layout (MLA as MQA; kv_b_proj split into attn_k_b / attn_v_b; the
+  // routed experts stacked into 3-D tensors; the router kept in F32).
+  auto g = GgufFile::Open(SynthDir("deepseek2", "tiny-v3") + "/gguf/model-q8_0.gguf");
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ(*(*g)->GetU32("deepseek2.attention.head_count_kv"), 1u);
+  EXPECT_EQ(*(*g)->GetU32("deepseek2.attention.key_length"), 80u);   // kv_lora 64 + rope 16
+  EXPECT_EQ(*(*g)->GetU32("deepseek2.attention.value_length"), 64u);
+  EXPECT_EQ(*(*g)->GetU32("deepseek2.expert_gating_func"), 2u);      // sigmoid
+  const GgufTensorInfo* k_b = (*g)->FindTensor("blk.1.attn_k_b.weight");
+  ASSERT_NE(k_b, nullptr);
+  EXPECT_EQ(k_b->dims, (std::vector<uint64_t>{32, 64, 4}));  // {nope, kv_lora, heads}
+  const GgufTensorInfo* exps = (*g)->FindTensor("blk.2.ffn_down_exps.weight");
+  ASSERT_NE(exps, nullptr);
+  EXPECT_EQ(exps->dims, (std::vector<uint64_t>{64, 128, 8}));  // {ffn, hidden, experts}
+  EXPECT_EQ((*g)->FindTensor("blk.1.ffn_gate_inp.weight")->type, DType::kF32);
+  EXPECT_NE((*g)->FindTensor("blk.1.exp_probs_b.bias"), nullptr);
+  EXPECT_EQ((*g)->FindTensor("blk.0.ffn_gate_exps.weight"), nullptr);  // layer 0 is dense
 }
 
 // q4_k_m reproduces llama-quantize's Q4_K_M choice. Expected: the tensor types of the real
