@@ -47,7 +47,8 @@ OUT_DIR = ROOT / "tests" / "fixtures" / "models"
 ENCLAVE = ROOT / "build" / "release" / "enclave"
 PRESETS = [("llama", "tiny"), ("llama", "tiny-rope-linear"), ("llama", "tiny-rope-llama3"),
            ("qwen2", "tiny"), ("qwen2", "tiny-tied"),
-           ("deepseek2", "tiny-v2-lite"), ("deepseek2", "tiny-v2"), ("deepseek2", "tiny-v3")]
+           ("deepseek2", "tiny-v2-lite"), ("deepseek2", "tiny-v2"), ("deepseek2", "tiny-v3"),
+           ("deepseek2", "tiny-v3-fp8")]
 SEED = 1
 PROMPT = "The answer is 42. 深度求索 <think> def f(x): return x"
 PERPLEXITY_TEXT = "tests/fixtures/models/perplexity.txt"
@@ -116,20 +117,64 @@ def check_deepseek_gguf(model_dir: Path, config: dict, st: dict) -> None:
             assert np.array_equal(t[f"blk.{l}.ffn_gate_inp.weight"], st[f"model.layers.{l}.mlp.gate.weight"])
 
 
+def load_dequantized(model_dir: Path, config: dict) -> dict:
+    """The checkpoint's tensors as float32 numpy arrays; FP8 weights (DeepSeek-V3 block scales) are
+    decoded by torch's own float8_e4m3fn and multiplied by their 128x128 scale_inv blocks, and the
+    scale tensors dropped."""
+    import torch
+    from safetensors.torch import load_file
+
+    raw = load_file(str(model_dir / "model.safetensors"))
+    out = {}
+    for name, t in raw.items():
+        if name.endswith("_scale_inv"):
+            continue
+        if t.dtype == torch.float8_e4m3fn:
+            scale = raw[name + "_scale_inv"].float()
+            full = scale.repeat_interleave(128, 0).repeat_interleave(128, 1)[:t.shape[0], :t.shape[1]]
+            out[name] = (t.float() * full).numpy()
+        else:
+            out[name] = t.float().numpy() if t.dtype != torch.float32 else t.numpy()
+    return out
+
+
+def dequantized_copy(model_dir: Path, config: dict, dst: Path) -> Path:
+    """An F32 copy of an FP8 checkpoint for transformers (the reference on the dequantized weights)."""
+    import shutil
+    import torch
+    from safetensors.torch import save_file
+
+    dst.mkdir(parents=True, exist_ok=True)
+    weights = {k: torch.from_numpy(v.copy()) for k, v in load_dequantized(model_dir, config).items()}
+    save_file(weights, str(dst / "model.safetensors"), metadata={"format": "pt"})
+    plain = {k: v for k, v in config.items() if k != "quantization_config"}
+    plain["torch_dtype"] = "float32"
+    (dst / "config.json").write_text(json.dumps(plain, indent=2))
+    for f in ["tokenizer.json", "tokenizer_config.json", "generation_config.json"]:
+        shutil.copy(model_dir / f, dst / f)
+    return dst
+
+
 def check_files(model_dir: Path, config: dict) -> None:
     """Independent readers agree with what synth meant to write."""
     import gguf
     from safetensors.numpy import load_file
 
-    st = load_file(str(model_dir / "model.safetensors"))
     if config["model_type"] in ("deepseek_v2", "deepseek_v3"):
+        from safetensors import safe_open
+        with safe_open(str(model_dir / "model.safetensors"), "pt") as f:
+            names = set(f.keys())
         expected = deepseek_tensor_names(config)
-        assert set(st) == expected, f"safetensors names differ: {set(st) ^ expected}"
-        for name, a in st.items():
-            if name.endswith("e_score_correction_bias"):
-                assert a.dtype == np.float32, f"{name} must stay float32"
+        if config.get("quantization_config"):
+            # every linear weight of attention and the MLPs (spec §3), not norms or the router
+            linear = {n for n in expected if n.startswith("model.layers.") and
+                      ("_proj" in n) and n.endswith(".weight")}
+            expected |= {n + "_scale_inv" for n in linear}
+        assert names == expected, f"safetensors names differ: {names ^ expected}"
+        st = load_dequantized(model_dir, config)
         check_deepseek_gguf(model_dir, config, st)
         return
+    st = load_file(str(model_dir / "model.safetensors"))
     arch = config["model_type"]
     n_layers = config["num_hidden_layers"]
     expected = {"model.embed_tokens.weight", "model.norm.weight"}
@@ -207,7 +252,10 @@ def make_one(arch: str, preset: str, tmp: Path) -> Path:
     text_ids = tok((ROOT / PERPLEXITY_TEXT).read_text(encoding="utf-8"), add_special_tokens=False)["input_ids"]
 
     torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32, attn_implementation="eager")
+    hf_dir = model_dir
+    if config.get("quantization_config"):
+        hf_dir = dequantized_copy(model_dir, config, tmp / f"{arch}-{preset}-dequantized")
+    model = AutoModelForCausalLM.from_pretrained(str(hf_dir), dtype=torch.float32, attn_implementation="eager")
     model.eval()
     x = torch.tensor([input_ids])
     routes = {}  # MoE layer -> (indices [T, k], weights [T, k]) from the router

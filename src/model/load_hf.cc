@@ -8,6 +8,7 @@
 #include "base/half.h"
 #include "format/hf_config.h"
 #include "format/safetensors.h"
+#include "format/safetensors_fp8.h"
 #include "kernels/quantize.h"
 #include "model/model_builder.h"
 #include "model/tensor_convert.h"
@@ -22,7 +23,7 @@ Result<DType> PlainType(const SafetensorsTensor& t) {
   if (n == "F32") return DType::kF32;
   if (n == "F16") return DType::kF16;
   if (n == "BF16") return DType::kBF16;
-  return UnsupportedError(fmt::format("tensor '{}' has dtype {}; models load from F32, F16 or BF16 (FP8 checkpoints: not yet)", t.name, n));
+  return UnsupportedError(fmt::format("tensor '{}' has dtype {}; models load from F32, F16, BF16 or block-scaled F8_E4M3", t.name, n));
 }
 
 float ElementAsF32(DType type, const uint8_t* p) {
@@ -52,6 +53,15 @@ class HfWeights {
     ASSIGN_OR_RETURN(const SafetensorsTensor* t, Find(name));
     if (t->shape.size() != 2 || t->shape[0] != static_cast<uint64_t>(rows) || t->shape[1] != static_cast<uint64_t>(cols)) {
       return InvalidArgumentError(fmt::format("tensor '{}' has shape {}, expected [{}, {}]", name, Shape(*t), rows, cols));
+    }
+    if (t->dtype.type == StDType::kF8_E4M3) {
+      // DeepSeek-V3 FP8: dequantized with its block scales at load, then kept as F32 or quantized.
+      ASSIGN_OR_RETURN(std::vector<float> values, ValuesF32(name, rows, cols));
+      if (options_.quantize) {
+        const DType to = output_matrix && *options_.quantize == DType::kQ4_K ? DType::kQ6_K : *options_.quantize;
+        return Quantize(name, DType::kF32, reinterpret_cast<const uint8_t*>(values.data()), rows, cols, to);
+      }
+      return OwnF32(values, rows, cols);
     }
     ASSIGN_OR_RETURN(DType type, PlainType(*t));
     const size_t elem = type == DType::kF32 ? 4 : 2;
@@ -91,9 +101,15 @@ class HfWeights {
     if (t->shape.size() != 2 || t->shape[0] != static_cast<uint64_t>(rows) || t->shape[1] != static_cast<uint64_t>(cols)) {
       return InvalidArgumentError(fmt::format("tensor '{}' has shape {}, expected [{}, {}]", name, Shape(*t), rows, cols));
     }
+    std::vector<float> out(static_cast<size_t>(rows) * cols);
+    if (t->dtype.type == StDType::kF8_E4M3) {
+      ASSIGN_OR_RETURN(Fp8Weight fp8, FindFp8Weight(st_, name));
+      RETURN_IF_ERROR(DequantizeFp8Weight(fp8, out));
+      Progress(t->data.size() + fp8.scale_inv->data.size());
+      return out;
+    }
     ASSIGN_OR_RETURN(DType type, PlainType(*t));
     const size_t elem = type == DType::kF32 ? 4 : 2;
-    std::vector<float> out(static_cast<size_t>(rows) * cols);
     for (size_t i = 0; i < out.size(); ++i) out[i] = ElementAsF32(type, t->data.data() + i * elem);
     return out;
   }

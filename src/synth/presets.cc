@@ -131,6 +131,11 @@ std::vector<Preset> MakePresets() {
   d.ds.routed_scaling_factor = 2.5;
   d.ds.mscale = d.ds.mscale_all_dim = 1.0;
   v.push_back(d);
+
+  d.name = "tiny-v3-fp8";
+  d.description = "deepseek2 like tiny-v3 with V3's native FP8 weights (e4m3, 128x128 block scales, partial edge blocks)";
+  d.ds.fp8 = true;
+  v.push_back(d);
   return v;
 }
 

@@ -28,6 +28,9 @@ struct DeepseekFields {
   std::string_view scoring_func;    // softmax, sigmoid
   bool norm_topk_prob = false;
   double routed_scaling_factor = 1.0;
+  // V3's native FP8: every linear weight of attention and the MLPs stored as F8_E4M3 with a 128x128
+  // block scale (<name>_scale_inv), as the released checkpoints are.
+  bool fp8 = false;
   // YaRN (rope == kYarn): factor and original_max_positions are the Preset's.
   double beta_fast = 32, beta_slow = 1, mscale = 1, mscale_all_dim = 1;
 };

@@ -1,7 +1,9 @@
 #include "synth/synth_model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -20,6 +22,7 @@
 #include "synth/gguf_layout.h"
 #include "synth/rng.h"
 #include "synth/synth_tokenizer.h"
+#include "tensor/fp8.h"
 
 namespace enclave::synth {
 namespace {
@@ -125,6 +128,12 @@ std::string DeepseekConfigJson(const Preset& p, int64_t vocab_size, const SynthT
   j["num_key_value_heads"] = p.n_kv_heads;
   if (v3) j["num_nextn_predict_layers"] = 0;
   j["q_lora_rank"] = d.q_lora_rank > 0 ? ojson(d.q_lora_rank) : ojson(nullptr);
+  if (d.fp8) {
+    j["quantization_config"] = {{"activation_scheme", "dynamic"},
+                                {"fmt", "e4m3"},
+                                {"quant_method", "fp8"},
+                                {"weight_block_size", {128, 128}}};
+  }
   j["qk_nope_head_dim"] = d.qk_nope_head_dim;
   j["qk_rope_head_dim"] = d.qk_rope_head_dim;
   j["rms_norm_eps"] = p.rms_eps;
@@ -292,6 +301,19 @@ std::vector<HfTensor> HfTensors(const Preset& p, int64_t vocab_size) {
     t.push_back({b + "mlp.up_proj.weight", {ff, h}});
     t.push_back({b + "mlp.down_proj.weight", {h, ff}});
   }
+  if (p.deepseek() && p.ds.fp8) {
+    // Every 2-D linear weight of the layers (attention, dense MLP, experts, shared experts) but
+    // the router gets FP8 and a block scale, as DeepSeek-V3's checkpoints.
+    std::vector<HfTensor> scales;
+    for (HfTensor& x : t) {
+      const bool linear = x.name.starts_with("model.layers.") && x.shape.size() == 2 && !x.name.ends_with("mlp.gate.weight");
+      if (!linear) continue;
+      x.fp8 = true;
+      auto blocks = [](uint64_t n) { return (n + 127) / 128; };
+      scales.push_back({x.name + "_scale_inv", {blocks(x.shape[0]), blocks(x.shape[1])}, false, true, false, true});
+    }
+    t.insert(t.end(), scales.begin(), scales.end());
+  }
   std::sort(t.begin(), t.end(), [](const HfTensor& a, const HfTensor& b) { return a.name < b.name; });
   return t;
 }
@@ -329,6 +351,38 @@ std::vector<float> SynthValues(const HfTensor& t, uint64_t seed, double std) {
 }
 
 namespace {
+
+// DeepSeek-V3 FP8 for a [rows, cols] weight: per 128x128 block (edge blocks partial), scale =
+// max|w| / 448 and code = e4m3(w / scale); `values` become the dequantized weights. Returns the
+// scale_inv tensor's F32 bytes [ceil(rows/128), ceil(cols/128)] (a multiplier, despite its name).
+std::vector<uint8_t> QuantizeFp8Blocks(std::vector<float>& values, uint64_t rows, uint64_t cols,
+                                       std::vector<uint8_t>& codes) {
+  constexpr uint64_t kB = 128;
+  const uint64_t br = (rows + kB - 1) / kB, bc = (cols + kB - 1) / kB;
+  std::vector<float> scale(br * bc);
+  codes.resize(rows * cols);
+  for (uint64_t i = 0; i < br; ++i) {
+    for (uint64_t j = 0; j < bc; ++j) {
+      const uint64_t r1 = std::min(rows, (i + 1) * kB), c1 = std::min(cols, (j + 1) * kB);
+      float amax = 0;
+      for (uint64_t r = i * kB; r < r1; ++r) {
+        for (uint64_t c = j * kB; c < c1; ++c) amax = std::max(amax, std::fabs(values[r * cols + c]));
+      }
+      const float s = amax > 0 ? amax / 448.0f : 1.0f;
+      scale[i * bc + j] = s;
+      for (uint64_t r = i * kB; r < r1; ++r) {
+        for (uint64_t c = j * kB; c < c1; ++c) {
+          const uint8_t code = F32ToFp8E4M3(values[r * cols + c] / s);
+          codes[r * cols + c] = code;
+          values[r * cols + c] = Fp8E4M3ToF32(code) * s;
+        }
+      }
+    }
+  }
+  std::vector<uint8_t> bytes(scale.size() * sizeof(float));
+  std::memcpy(bytes.data(), scale.data(), bytes.size());
+  return bytes;
+}
 
 // Writes one tensor (PyTorch shape `shape`, values row-major) into every GGUF variant, in the type
 // each variant gives it.
@@ -452,7 +506,7 @@ Status Synthesize(const SynthOptions& o) {
   std::vector<SafetensorsEntry> entries;
   uint64_t total = 0, done = 0;
   for (const HfTensor& t : tensors) {
-    entries.push_back({t.name, t.keep_f32 ? StDType::kF32 : hf_dtype.st, t.shape});
+    entries.push_back({t.name, t.fp8 ? StDType::kF8_E4M3 : t.keep_f32 ? StDType::kF32 : hf_dtype.st, t.shape});
     uint64_t n = 1;
     for (uint64_t d : t.shape) n *= d;
     total += n;
@@ -460,9 +514,22 @@ Status Synthesize(const SynthOptions& o) {
   ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> st,
                    SafetensorsWriter::Create((dir / "model.safetensors").string(), entries, {{"format", "pt"}}));
   DeepseekGgufEmitter deepseek(pool, *p, variants, writers);
+  std::vector<uint8_t> pending_scale;  // the F32 bytes of the last FP8 weight's scale_inv
   for (const HfTensor& t : tensors) {
+    if (t.fp8_scale) {  // written with its weight, just before
+      RETURN_IF_ERROR(st->Append(pending_scale));
+      continue;
+    }
     std::vector<float> values = SynthValues(t, o.seed, o.std);
-    RETURN_IF_ERROR(st->Append(ToHfBytes(values, t.keep_f32 ? StDType::kF32 : hf_dtype.st)));
+    if (t.fp8) {
+      // The model is what the FP8 bytes say: GGUF variants get the dequantized values, as
+      // llama.cpp's converter dequantizes FP8 checkpoints first.
+      std::vector<uint8_t> codes;
+      pending_scale = QuantizeFp8Blocks(values, t.shape[0], t.shape[1], codes);
+      RETURN_IF_ERROR(st->Append(codes));
+    } else {
+      RETURN_IF_ERROR(st->Append(ToHfBytes(values, t.keep_f32 ? StDType::kF32 : hf_dtype.st)));
+    }
     done += values.size();
     if (variants.empty()) {
       if (o.progress) o.progress(done, total);

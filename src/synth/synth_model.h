@@ -37,6 +37,8 @@ struct HfTensor {
   std::vector<uint64_t> shape;  // PyTorch order
   bool is_norm = false;         // RMSNorm weight: 1 + noise
   bool keep_f32 = false;        // stored as F32 whatever the HF dtype (V3's e_score_correction_bias)
+  bool fp8 = false;             // stored as F8_E4M3; the next tensor is its <name>_scale_inv
+  bool fp8_scale = false;       // a scale_inv [ceil(rows/128), ceil(cols/128)], F32
 };
 
 // The model's tensors in the order they are written (sorted by name, as transformers saves).

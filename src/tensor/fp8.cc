@@ -38,6 +38,22 @@ int64_t CeilDiv(int64_t a, int64_t b) { return a / b + (a % b != 0); }
 
 float Fp8E4M3ToF32(uint8_t v) { return kTable[v]; }
 
+uint8_t F32ToFp8E4M3(float x) {
+  if (std::isnan(x)) return 0x7F;
+  const uint8_t sign = std::signbit(x) ? 0x80 : 0;
+  const float a = std::min(std::fabs(x), 448.0f);
+  // Codes 0x00..0x7E hold the non-negative finite values in increasing order: the first code
+  // not below `a` and its predecessor bracket it.
+  int hi = 0;
+  while (hi < 0x7E && kTable[hi] < a) ++hi;
+  int best = hi;
+  if (hi > 0) {
+    const float below = a - kTable[hi - 1], above = kTable[hi] - a;
+    if (below < above || (below == above && ((hi - 1) & 1) == 0)) best = hi - 1;  // ties to even
+  }
+  return static_cast<uint8_t>(sign | best);
+}
+
 Status CheckFp8BlockScaledShape(const Fp8BlockScaledShape& s) {
   if (s.rows <= 0 || s.cols <= 0 || s.block_rows <= 0 || s.block_cols <= 0) {
     return InvalidArgumentError(fmt::format("FP8 weight [{}, {}] with blocks [{}, {}]: sizes must be positive",

@@ -12,6 +12,9 @@ namespace enclave {
 
 // Exact: every E4M3 value is representable in f32. NaN codes (0x7F, 0xFF) give a quiet NaN.
 float Fp8E4M3ToF32(uint8_t v);
+// Round to nearest (ties to even), saturating at ±448 (as torch's float8_e4m3fn conversion does
+// with clamping first); NaN gives 0x7F. For writing synthetic FP8 checkpoints.
+uint8_t F32ToFp8E4M3(float x);
 
 // DeepSeek-V3 block-scaled weights, W F8_E4M3 [rows, cols] with scale_inv F32
 // [ceil(rows/block_rows), ceil(cols/block_cols)]:

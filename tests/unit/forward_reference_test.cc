@@ -32,7 +32,7 @@ void PrintTo(const Case& c, std::ostream* os) { *os << c.arch << "/" << c.preset
 const std::vector<Case> kCases = {
     {"llama", "tiny"},           {"llama", "tiny-rope-linear"}, {"llama", "tiny-rope-llama3"},
     {"qwen2", "tiny"},           {"qwen2", "tiny-tied"},        {"deepseek2", "tiny-v2-lite"},
-    {"deepseek2", "tiny-v2"},    {"deepseek2", "tiny-v3"}};
+    {"deepseek2", "tiny-v2"},    {"deepseek2", "tiny-v3"},      {"deepseek2", "tiny-v3-fp8"}};
 
 
 fs::path Root() {

@@ -5,6 +5,8 @@
 // (scripts/ref/make_safetensors_fixtures.py).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -62,6 +64,36 @@ TEST(Fp8Test, AllCodesMatchTheFormatDefinition) {
     }
     EXPECT_EQ(Bits(got), Bits(want)) << "code 0x" << std::hex << code << ": " << got << " vs " << want;
     EXPECT_EQ(Bits(got), Bits(exact[code])) << "code 0x" << std::hex << code;
+  }
+}
+
+// The encoder round-trips every finite code, rounds halfway values to the even code, saturates
+// beyond the largest finite value, and picks the nearest code for values in between.
+TEST(Fp8Test, EncoderRoundTripsAndRoundsToNearestEven) {
+  for (int code = 0; code < 256; ++code) {
+    const float v = Fp8E4M3ToF32(static_cast<uint8_t>(code));
+    if (std::isnan(v)) continue;
+    if (v == 0.0f) {
+      EXPECT_EQ(Fp8E4M3ToF32(F32ToFp8E4M3(v)), 0.0f);
+      continue;
+    }
+    EXPECT_EQ(F32ToFp8E4M3(v), code) << v;
+  }
+  EXPECT_EQ(F32ToFp8E4M3(1000.0f), 0x7E);   // 448
+  EXPECT_EQ(F32ToFp8E4M3(-1000.0f), 0xFE);  // -448
+  EXPECT_EQ(F32ToFp8E4M3(1.0625f), 0x38);   // halfway between 1 (0x38) and 1.125 (0x39): even
+  EXPECT_EQ(F32ToFp8E4M3(1.1875f), 0x3A);   // halfway between 1.125 (0x39) and 1.25 (0x3A): even
+  EXPECT_EQ(F32ToFp8E4M3(1.07f), 0x39);     // nearer 1.125
+  for (float x = -500.0f; x <= 500.0f; x += 0.37f) {
+    const float got = Fp8E4M3ToF32(F32ToFp8E4M3(x));
+    const float clamped = std::clamp(x, -448.0f, 448.0f);
+    // No finite code is nearer than the chosen one.
+    for (int code = 0; code < 256; ++code) {
+      const float v = Fp8E4M3ToF32(static_cast<uint8_t>(code));
+      if (!std::isnan(v)) {
+        ASSERT_LE(std::fabs(got - clamped), std::fabs(v - clamped)) << x;
+      }
+    }
   }
 }
 

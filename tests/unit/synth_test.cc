@@ -35,7 +35,7 @@ const std::vector<std::pair<std::string, std::string>> kTinyPresets = {
     {"llama", "tiny"}, {"llama", "tiny-rope-linear"}, {"llama", "tiny-rope-llama3"}, {"qwen2", "tiny"}, {"qwen2", "tiny-tied"}};
 // MLA + MoE presets: HF directory only (their GGUF layout is not written yet).
 const std::vector<std::pair<std::string, std::string>> kDeepseekPresets = {
-    {"deepseek2", "tiny-v2-lite"}, {"deepseek2", "tiny-v2"}, {"deepseek2", "tiny-v3"}};
+    {"deepseek2", "tiny-v2-lite"}, {"deepseek2", "tiny-v2"}, {"deepseek2", "tiny-v3"}, {"deepseek2", "tiny-v3-fp8"}};
 
 fs::path TestRoot() {
   static const fs::path root = fs::temp_directory_path() / ("enclave_synth_test_" + std::to_string(getpid()));
@@ -292,6 +292,16 @@ TEST(SynthTest, DeepseekPresetsWriteTheCheckpointLayout) {
     EXPECT_EQ(bias != nullptr, d.topk_method == "noaux_tc");
     if (bias != nullptr) {
       EXPECT_EQ(bias->dtype.type, StDType::kF32);
+    }
+    // FP8 (V3's native format): linear weights in F8_E4M3 with a block scale; router and norms not.
+    EXPECT_EQ(kv_b->dtype.type == StDType::kF8_E4M3, d.fp8);
+    const SafetensorsTensor* kv_a_scale = st.value()->Find("model.layers.1.self_attn.kv_a_proj_with_mqa.weight_scale_inv");
+    EXPECT_EQ(kv_a_scale != nullptr, d.fp8);
+    if (kv_a_scale != nullptr) {
+      EXPECT_EQ(kv_a_scale->shape, (std::vector<uint64_t>{1, 1}));  // [80, 128]: one partial block
+    }
+    if (const SafetensorsTensor* router = st.value()->Find("model.layers.1.mlp.gate.weight")) {
+      EXPECT_NE(router->dtype.type, StDType::kF8_E4M3);
     }
     const std::string config = ReadTextFile(dir + "/config.json");
     EXPECT_NE(config.find("\"topk_method\": \"" + std::string(d.topk_method) + "\""), std::string::npos);
