@@ -70,7 +70,12 @@ def permute_like_converter(w: np.ndarray, n_head: int) -> np.ndarray:
 def deepseek_tensor_names(config: dict) -> set[str]:
     """The checkpoint tensor names of a DeepSeek-V2/V3 model (DEEPSEEK_SPEC.md §2.8)."""
     names = {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"}
-    for l in range(config["num_hidden_layers"]):
+    n_layers = config["num_hidden_layers"]
+    for l in range(n_layers, n_layers + config.get("num_nextn_predict_layers", 0)):  # V3's MTP module
+        b = f"model.layers.{l}."
+        names |= {b + n for n in ["enorm.weight", "hnorm.weight", "eh_proj.weight", "shared_head.norm.weight",
+                                  "shared_head.head.weight", "embed_tokens.weight"]}
+    for l in range(n_layers + config.get("num_nextn_predict_layers", 0)):
         b = f"model.layers.{l}."
         names |= {b + "input_layernorm.weight", b + "post_attention_layernorm.weight"}
         if config["q_lora_rank"]:
@@ -168,7 +173,7 @@ def check_files(model_dir: Path, config: dict) -> None:
         if config.get("quantization_config"):
             # every linear weight of attention and the MLPs (spec §3), not norms or the router
             linear = {n for n in expected if n.startswith("model.layers.") and
-                      ("_proj" in n) and n.endswith(".weight")}
+                      (".self_attn." in n or ".mlp." in n) and "_proj" in n and n.endswith(".weight")}
             expected |= {n + "_scale_inv" for n in linear}
         assert names == expected, f"safetensors names differ: {names ^ expected}"
         st = load_dequantized(model_dir, config)

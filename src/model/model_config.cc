@@ -20,9 +20,10 @@ std::string ModelConfig::Summary() const {
                                                                    : "";
   if (is_deepseek2()) {
     return fmt::format("deepseek2, {} layers, hidden {}, {} heads, MLA q_lora {} kv_lora {} (cache {}/token/layer), "
-                       "{} experts ({} per token, {} shared, ffn {}) after {} dense, vocab {}{}",
+                       "{} experts ({} per token, {} shared, ffn {}) after {} dense, vocab {}{}{}",
                        n_layers, n_embd, n_heads, mla.q_lora_rank, mla.kv_lora_rank, mla.cache_dim(), moe.n_experts,
-                       moe.top_k, moe.n_shared, moe.n_ff_expert, moe.first_dense, n_vocab, scaling);
+                       moe.top_k, moe.n_shared, moe.n_ff_expert, moe.first_dense, n_vocab, scaling,
+                       mtp_layers > 0 ? fmt::format(", {} MTP layer(s) skipped", mtp_layers) : std::string());
   }
   return fmt::format("{}, {} layers, hidden {}, heads {}/{} x {}, ffn {}, vocab {}{}{}", ModelArchName(arch),
                      n_layers, n_embd, n_heads, n_kv_heads, head_dim, n_ff, n_vocab, qkv_bias ? ", qkv bias" : "",
@@ -112,6 +113,7 @@ Result<ModelConfig> DeepseekConfigFromGguf(const GgufFile& g) {
   ASSIGN_OR_RETURN(double scale, g.GetOr<double>(p + "expert_weights_scale", 1.0));
   c.moe.routed_scale = static_cast<float>(scale);
   ASSIGN_OR_RETURN(c.moe.norm_topk, g.GetOr<bool>(p + "expert_weights_norm", false));
+  ASSIGN_OR_RETURN(c.mtp_layers, get_or("nextn_predict_layers", 0));
   ASSIGN_OR_RETURN(int gating, get_or("expert_gating_func", 1));
   if (gating == 2) {
     c.moe.scoring = MoeScoring::kSigmoid;
@@ -266,6 +268,7 @@ Result<ModelConfig> DeepseekConfigFromHf(const HfConfig& hf) {
     return UnsupportedError(fmt::format("config.json: topk_method '{}' with scoring_func '{}'", method, scoring));
   }
   c.moe.norm_topk = hf.norm_topk_prob.value_or(false);
+  c.mtp_layers = static_cast<int>(std::clamp<int64_t>(hf.num_nextn_predict_layers.value_or(0), 0, 16));
   c.moe.routed_scale = static_cast<float>(hf.routed_scaling_factor.value_or(1.0));
   auto narrow = [](int64_t v) { return static_cast<int>(std::clamp<int64_t>(v, -1, 1 << 30)); };
   c.n_layers = narrow(hf.num_hidden_layers);

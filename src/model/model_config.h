@@ -82,6 +82,9 @@ struct ModelConfig {
   MlaConfig mla;
   MoeConfig moe;
   float attn_scale = 0;    // deepseek2: qk_head_dim^-0.5 x YaRN's mscale^2; 0: head_dim^-0.5
+  // deepseek2 (V3/R1): multi-token-prediction layers stored after the model's own. Loaded files may
+  // carry them; inference skips them (they only serve speculative decoding, not built).
+  int mtp_layers = 0;
 
   bool is_deepseek2() const { return arch == ModelArch::kDeepseek2; }
 

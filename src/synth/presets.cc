@@ -133,8 +133,10 @@ std::vector<Preset> MakePresets() {
   v.push_back(d);
 
   d.name = "tiny-v3-fp8";
-  d.description = "deepseek2 like tiny-v3 with V3's native FP8 weights (e4m3, 128x128 block scales, partial edge blocks)";
+  d.description =
+      "deepseek2 like tiny-v3 as V3/R1 ship: native FP8 weights (e4m3, 128x128 block scales) and one MTP layer";
   d.ds.fp8 = true;
+  d.ds.mtp_layers = 1;
   v.push_back(d);
   return v;
 }

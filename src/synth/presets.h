@@ -31,6 +31,9 @@ struct DeepseekFields {
   // V3's native FP8: every linear weight of attention and the MLPs stored as F8_E4M3 with a 128x128
   // block scale (<name>_scale_inv), as the released checkpoints are.
   bool fp8 = false;
+  // V3's multi-token-prediction module: num_nextn_predict_layers extra layers stored after the
+  // model's own (index num_hidden_layers), which inference skips.
+  int64_t mtp_layers = 0;
   // YaRN (rope == kYarn): factor and original_max_positions are the Preset's.
   double beta_fast = 32, beta_slow = 1, mscale = 1, mscale_all_dim = 1;
 };

@@ -126,7 +126,7 @@ std::string DeepseekConfigJson(const Preset& p, int64_t vocab_size, const SynthT
   j["num_experts_per_tok"] = d.num_experts_per_tok;
   j["num_hidden_layers"] = p.n_layers;
   j["num_key_value_heads"] = p.n_kv_heads;
-  if (v3) j["num_nextn_predict_layers"] = 0;
+  if (v3) j["num_nextn_predict_layers"] = d.mtp_layers;
   j["q_lora_rank"] = d.q_lora_rank > 0 ? ojson(d.q_lora_rank) : ojson(nullptr);
   if (d.fp8) {
     j["quantization_config"] = {{"activation_scheme", "dynamic"},
@@ -301,12 +301,27 @@ std::vector<HfTensor> HfTensors(const Preset& p, int64_t vocab_size) {
     t.push_back({b + "mlp.up_proj.weight", {ff, h}});
     t.push_back({b + "mlp.down_proj.weight", {h, ff}});
   }
+  // V3's MTP module (spec §2.7): a whole decoder layer at index n_layers plus its projections,
+  // norms and copies of the embedding and head.
+  for (int64_t m = 0; m < (p.deepseek() ? p.ds.mtp_layers : 0); ++m) {
+    const int64_t l = p.n_layers + m;
+    AddDeepseekLayer(p, l, t);
+    const std::string b = fmt::format("model.layers.{}.", l);
+    t.push_back({b + "enorm.weight", {h}, true});
+    t.push_back({b + "hnorm.weight", {h}, true});
+    t.push_back({b + "eh_proj.weight", {h, 2 * h}});
+    t.push_back({b + "shared_head.norm.weight", {h}, true});
+    t.push_back({b + "shared_head.head.weight", {v, h}});
+    t.push_back({b + "embed_tokens.weight", {v, h}});
+  }
   if (p.deepseek() && p.ds.fp8) {
     // Every 2-D linear weight of the layers (attention, dense MLP, experts, shared experts) but
     // the router gets FP8 and a block scale, as DeepSeek-V3's checkpoints.
     std::vector<HfTensor> scales;
     for (HfTensor& x : t) {
-      const bool linear = x.name.starts_with("model.layers.") && x.shape.size() == 2 && !x.name.ends_with("mlp.gate.weight");
+      const bool linear = x.name.starts_with("model.layers.") && x.shape.size() == 2 &&
+                          (x.name.find(".self_attn.") != std::string::npos || x.name.find(".mlp.") != std::string::npos) &&
+                          !x.name.ends_with("mlp.gate.weight");
       if (!linear) continue;
       x.fp8 = true;
       auto blocks = [](uint64_t n) { return (n + 127) / 128; };
@@ -415,6 +430,8 @@ class DeepseekGgufEmitter {
   Status Add(const HfTensor& t, const std::vector<float>& values) {
     const DeepseekFields& d = p_.ds;
     int layer = -1, expert = -1;
+    // MTP layers are not written, as llama.cpp's converter skips them.
+    if (std::sscanf(t.name.c_str(), "model.layers.%d.", &layer) == 1 && layer >= p_.n_layers) return Status::Ok();
     char proj[16] = {};
     // (sscanf stops at the last conversion, so the literal tails are checked with ends_with.)
     if (t.name.ends_with("_proj.weight") &&

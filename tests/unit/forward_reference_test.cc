@@ -155,6 +155,8 @@ TEST_P(ForwardReferenceTest, MatchesTransformers) {
     Loaded l = Load(path);
     ASSERT_TRUE(l.engine);
     const int n_layers = l.model->config().n_layers;
+    // V3's MTP layers are recognised (HF config / GGUF key) and skipped.
+    EXPECT_EQ(l.model->config().mtp_layers, c.preset == "tiny-v3-fp8" && path == dir ? 1 : 0);
     std::map<int, std::vector<float>> hidden;
     const std::vector<float> logits = PromptLogits(*l.engine, input, &hidden);
     // MoE: every layer routed every prompt token to the experts transformers' router chose

@@ -300,6 +300,9 @@ TEST(SynthTest, DeepseekPresetsWriteTheCheckpointLayout) {
     if (kv_a_scale != nullptr) {
       EXPECT_EQ(kv_a_scale->shape, (std::vector<uint64_t>{1, 1}));  // [80, 128]: one partial block
     }
+    // V3's MTP module sits after the model's layers (index 3 here), in full.
+    EXPECT_EQ(st.value()->Find("model.layers.3.eh_proj.weight") != nullptr, d.mtp_layers > 0);
+    EXPECT_EQ(st.value()->Find("model.layers.3.self_attn.kv_b_proj.weight") != nullptr, d.mtp_layers > 0);
     if (const SafetensorsTensor* router = st.value()->Find("model.layers.1.mlp.gate.weight")) {
       EXPECT_NE(router->dtype.type, StDType::kF8_E4M3);
     }
