@@ -117,11 +117,34 @@ Status GgufWriter::AddTensor(const std::string& name, DType type, std::vector<ui
   for (const auto& t : tensors_) {
     if (t.name == name) return InvalidArgumentError(fmt::format("tensor '{}' added twice", name));
   }
-  tensors_.push_back({name, type, std::move(dims), std::vector<uint8_t>(data.begin(), data.end())});
+  if (spill_ != nullptr) {
+    if (std::fwrite(data.data(), 1, data.size(), spill_) != data.size()) {
+      return IoError(fmt::format("cannot write tensor '{}' to '{}'", name, spill_path_));
+    }
+    tensors_.push_back({name, type, std::move(dims), {}, data.size(), spill_size_});
+    spill_size_ += data.size();
+    return Status::Ok();
+  }
+  tensors_.push_back({name, type, std::move(dims), std::vector<uint8_t>(data.begin(), data.end()), data.size(), 0});
   return Status::Ok();
 }
 
-Result<std::vector<uint8_t>> GgufWriter::Serialize() const {
+Status GgufWriter::SpillTensorDataTo(const std::string& temp_path) {
+  if (!tensors_.empty() || spill_ != nullptr) return InvalidArgumentError("spill must be chosen before any tensor");
+  spill_ = std::fopen(temp_path.c_str(), "w+b");
+  if (spill_ == nullptr) return IoError(fmt::format("cannot create '{}'", temp_path));
+  spill_path_ = temp_path;
+  return Status::Ok();
+}
+
+GgufWriter::~GgufWriter() {
+  if (spill_ != nullptr) {
+    std::fclose(spill_);
+    std::remove(spill_path_.c_str());
+  }
+}
+
+Result<std::vector<uint8_t>> GgufWriter::SerializeHeader() const {
   if (alignment_ == 0 || (alignment_ & (alignment_ - 1)) != 0 || alignment_ > kGgufMaxAlignment) {
     return InvalidArgumentError(fmt::format("alignment {} is not a power of two up to 2^30", alignment_));
   }
@@ -165,9 +188,16 @@ Result<std::vector<uint8_t>> GgufWriter::Serialize() const {
     for (uint64_t d : t.dims) sink.Put<uint64_t>(d);
     sink.Put<uint32_t>(static_cast<uint32_t>(t.type));
     sink.Put<uint64_t>(offset);
-    offset = *CheckedAlignUp(offset + t.data.size(), alignment_);
+    offset = *CheckedAlignUp(offset + t.size, alignment_);
   }
   sink.PadTo(alignment_);
+  return out;
+}
+
+Result<std::vector<uint8_t>> GgufWriter::Serialize() const {
+  if (spill_ != nullptr) return InvalidArgumentError("tensor data is spilled to a file: use WriteFile");
+  ASSIGN_OR_RETURN(std::vector<uint8_t> out, SerializeHeader());
+  ByteSink sink(&out);
   for (const auto& t : tensors_) {
     out.insert(out.end(), t.data.begin(), t.data.end());
     sink.PadTo(alignment_);
@@ -176,11 +206,33 @@ Result<std::vector<uint8_t>> GgufWriter::Serialize() const {
 }
 
 Status GgufWriter::WriteFile(const std::string& path) const {
-  ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, Serialize());
+  ASSIGN_OR_RETURN(std::vector<uint8_t> header, SerializeHeader());
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);
   if (!f) return IoError(fmt::format("cannot create '{}'", path));
-  if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size()) {
-    return IoError(fmt::format("short write to '{}'", path));
+  auto put = [&](const uint8_t* p, size_t n) { return std::fwrite(p, 1, n, f.get()) == n; };
+  if (!put(header.data(), header.size())) return IoError(fmt::format("short write to '{}'", path));
+  uint64_t written = header.size();
+  std::vector<uint8_t> chunk;
+  const std::vector<uint8_t> zeros(alignment_, 0);
+  for (const auto& t : tensors_) {
+    if (spill_ == nullptr) {
+      if (!put(t.data.data(), t.data.size())) return IoError(fmt::format("short write to '{}'", path));
+    } else {
+      if (std::fseek(spill_, static_cast<long>(t.spill_offset), SEEK_SET) != 0) {
+        return IoError(fmt::format("cannot read back '{}'", spill_path_));
+      }
+      chunk.resize(std::min<uint64_t>(t.size, 64u << 20));
+      for (uint64_t done = 0; done < t.size;) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), t.size - done));
+        if (std::fread(chunk.data(), 1, n, spill_) != n) return IoError(fmt::format("cannot read back '{}'", spill_path_));
+        if (!put(chunk.data(), n)) return IoError(fmt::format("short write to '{}'", path));
+        done += n;
+      }
+    }
+    written += t.size;
+    const uint64_t pad = (alignment_ - written % alignment_) % alignment_;
+    if (pad > 0 && !put(zeros.data(), pad)) return IoError(fmt::format("short write to '{}'", path));
+    written += pad;
   }
   if (std::fclose(f.release()) != 0) return IoError(fmt::format("cannot finish writing '{}'", path));
   return Status::Ok();

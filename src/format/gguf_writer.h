@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <span>
 #include <string>
 #include <vector>
@@ -32,14 +33,30 @@ class GgufWriter {
   Result<std::vector<uint8_t>> Serialize() const;
   Status WriteFile(const std::string& path) const;
 
+  // Keeps tensor data in `temp_path` (created now, removed by the destructor) instead of memory,
+  // so that files larger than RAM can be written; WriteFile then copies it after the header.
+  // Serialize() is refused once data is spilled. Call before the first AddTensor.
+  Status SpillTensorDataTo(const std::string& temp_path);
+  ~GgufWriter();
+  GgufWriter(const GgufWriter&) = delete;
+  GgufWriter& operator=(const GgufWriter&) = delete;
+
  private:
   struct Tensor {
     std::string name;
     DType type;
     std::vector<uint64_t> dims;
-    std::vector<uint8_t> data;
+    std::vector<uint8_t> data;  // empty when spilled
+    uint64_t size = 0;
+    uint64_t spill_offset = 0;
   };
+  // Header, metadata and tensor infos, padded to the alignment; the data follows.
+  Result<std::vector<uint8_t>> SerializeHeader() const;
+
   uint32_t alignment_;
+  std::string spill_path_;
+  std::FILE* spill_ = nullptr;
+  uint64_t spill_size_ = 0;
   std::vector<GgufKeyValue> metadata_;
   std::vector<Tensor> tensors_;
 };

@@ -138,6 +138,37 @@ std::vector<Preset> MakePresets() {
   d.ds.fp8 = true;
   d.ds.mtp_layers = 1;
   v.push_back(d);
+
+  // deepseek-ai/DeepSeek-V2-Lite(-Chat) config.json values (DEEPSEEK_SPEC.md §2.1), for benchmarks.
+  Preset lite;
+  lite.arch = "deepseek2";
+  lite.name = "v2-lite";
+  lite.description = "exact shapes of DeepSeek-V2-Lite (about 15.7 B parameters, 2.4 B active per token)";
+  lite.tiny = false;
+  lite.hidden = 2048;
+  lite.intermediate = 10944;
+  lite.n_layers = 27;
+  lite.n_heads = 16;
+  lite.n_kv_heads = 16;
+  lite.max_positions = 163840;
+  lite.vocab_size = 102400;
+  lite.rope = RopeScaling::kYarn;
+  lite.rope_factor = 40.0;
+  lite.original_max_positions = 4096;
+  lite.ds.model_type = "deepseek_v2";
+  lite.ds.kv_lora_rank = 512;
+  lite.ds.qk_nope_head_dim = 128;
+  lite.ds.qk_rope_head_dim = 64;
+  lite.ds.v_head_dim = 128;
+  lite.ds.n_routed_experts = 64;
+  lite.ds.n_shared_experts = 2;
+  lite.ds.num_experts_per_tok = 6;
+  lite.ds.moe_intermediate_size = 1408;
+  lite.ds.first_k_dense_replace = 1;
+  lite.ds.topk_method = "greedy";
+  lite.ds.scoring_func = "softmax";
+  lite.ds.mscale = lite.ds.mscale_all_dim = 0.707;
+  v.push_back(lite);
   return v;
 }
 

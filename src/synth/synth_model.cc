@@ -17,6 +17,7 @@
 #include "base/half.h"
 #include "format/gguf_writer.h"
 #include "format/safetensors_writer.h"
+#include "kernels/quant_blocks.h"
 #include "kernels/quantize.h"
 #include "platform/thread_pool.h"
 #include "synth/gguf_layout.h"
@@ -399,11 +400,40 @@ std::vector<uint8_t> QuantizeFp8Blocks(std::vector<float>& values, uint64_t rows
   return bytes;
 }
 
+// Random but valid blocks of a quantized type (for --speed-only): random bytes with every block's
+// fp16 scale fields set to small finite values, so the model computes finite noise.
+bool RandomBlocks(DType type, std::span<uint8_t> data, uint64_t seed) {
+  size_t block = 0;
+  std::vector<size_t> scale_offsets;
+  switch (type) {
+    case DType::kQ4_K: block = sizeof(BlockQ4_K); scale_offsets = {0, 2}; break;
+    case DType::kQ6_K: block = sizeof(BlockQ6_K); scale_offsets = {block - 2}; break;
+    case DType::kQ8_0: block = sizeof(BlockQ8_0); scale_offsets = {0}; break;
+    default: return false;
+  }
+  uint64_t x = seed;
+  auto next = [&x] {  // splitmix64
+    uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  for (size_t i = 0; i + 8 <= data.size(); i += 8) {
+    const uint64_t r = next();
+    std::memcpy(data.data() + i, &r, 8);
+  }
+  const uint16_t small = F32ToFp16(0.001f);
+  for (size_t b = 0; b + block <= data.size(); b += block) {
+    for (size_t off : scale_offsets) std::memcpy(data.data() + b + off, &small, 2);
+  }
+  return true;
+}
+
 // Writes one tensor (PyTorch shape `shape`, values row-major) into every GGUF variant, in the type
 // each variant gives it.
 Status WriteGgufTensor(ThreadPool& pool, const Preset& p, const std::vector<GgufVariant>& variants,
                        std::vector<std::unique_ptr<GgufWriter>>& writers, const std::string& gguf_name,
-                       const std::vector<uint64_t>& shape, std::span<const float> values) {
+                       const std::vector<uint64_t>& shape, std::span<const float> values, bool random_blocks) {
   const int64_t cols = static_cast<int64_t>(shape.back());
   const std::vector<uint64_t> dims(shape.rbegin(), shape.rend());
   for (size_t k = 0; k < variants.size(); ++k) {
@@ -411,7 +441,9 @@ Status WriteGgufTensor(ThreadPool& pool, const Preset& p, const std::vector<Gguf
         shape.size() == 1 ? DType::kF32 : GgufTensorType(variants[k], gguf_name, cols, p.tied, p.n_layers);
     const uint64_t rows = values.size() / cols;
     std::vector<uint8_t> data(rows * *RowBytes(type, cols));
-    RETURN_IF_ERROR(QuantizeParallel(pool, type, values, cols, data).WithContext(gguf_name));
+    if (!random_blocks || !RandomBlocks(type, data, std::hash<std::string>{}(gguf_name) ^ k)) {
+      RETURN_IF_ERROR(QuantizeParallel(pool, type, values, cols, data).WithContext(gguf_name));
+    }
     RETURN_IF_ERROR(writers[k]->AddTensor(gguf_name, type, dims, data));
   }
   return Status::Ok();
@@ -424,8 +456,8 @@ Status WriteGgufTensor(ThreadPool& pool, const Preset& p, const std::vector<Gguf
 class DeepseekGgufEmitter {
  public:
   DeepseekGgufEmitter(ThreadPool& pool, const Preset& p, const std::vector<GgufVariant>& variants,
-                      std::vector<std::unique_ptr<GgufWriter>>& writers)
-      : pool_(pool), p_(p), variants_(variants), writers_(writers) {}
+                      std::vector<std::unique_ptr<GgufWriter>>& writers, bool random_blocks)
+      : pool_(pool), p_(p), variants_(variants), writers_(writers), random_blocks_(random_blocks) {}
 
   Status Add(const HfTensor& t, const std::vector<float>& values) {
     const DeepseekFields& d = p_.ds;
@@ -476,13 +508,14 @@ class DeepseekGgufEmitter {
     std::map<std::string, std::vector<uint64_t>> shape;
   };
   Status Write(const std::string& name, const std::vector<uint64_t>& shape, std::span<const float> values) {
-    return WriteGgufTensor(pool_, p_, variants_, writers_, name, shape, values);
+    return WriteGgufTensor(pool_, p_, variants_, writers_, name, shape, values, random_blocks_);
   }
 
   ThreadPool& pool_;
   const Preset& p_;
   const std::vector<GgufVariant>& variants_;
   std::vector<std::unique_ptr<GgufWriter>>& writers_;
+  bool random_blocks_;
   std::map<int, Stack> experts_;
 };
 
@@ -508,6 +541,9 @@ Status Synthesize(const SynthOptions& o) {
   std::vector<std::unique_ptr<GgufWriter>> writers;
   for (const GgufVariant& v : variants) {
     writers.push_back(std::make_unique<GgufWriter>());
+    if (!p->tiny) {  // big files: tensor data goes to disk as it is made, not into memory
+      RETURN_IF_ERROR(writers.back()->SpillTensorDataTo((dir / "gguf" / (".model-" + v.name + ".gguf.part")).string()));
+    }
     AddGgufHparams(*p, vocab_size, v, model_name, *writers.back());
     AddGgufTokenizer(tok, vocab_size, chat_template, *writers.back());
     if (p->rope == RopeScaling::kLlama3) {
@@ -528,17 +564,28 @@ Status Synthesize(const SynthOptions& o) {
     for (uint64_t d : t.shape) n *= d;
     total += n;
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> st,
-                   SafetensorsWriter::Create((dir / "model.safetensors").string(), entries, {{"format", "pt"}}));
-  DeepseekGgufEmitter deepseek(pool, *p, variants, writers);
+  std::unique_ptr<SafetensorsWriter> st;
+  if (!o.speed_only) {
+    ASSIGN_OR_RETURN(st, SafetensorsWriter::Create((dir / "model.safetensors").string(), entries, {{"format", "pt"}}));
+  } else if (variants.empty()) {
+    return InvalidArgumentError("--speed-only writes only GGUF variants; --gguf none leaves nothing to write");
+  }
+  DeepseekGgufEmitter deepseek(pool, *p, variants, writers, o.speed_only);
   std::vector<uint8_t> pending_scale;  // the F32 bytes of the last FP8 weight's scale_inv
   for (const HfTensor& t : tensors) {
     if (t.fp8_scale) {  // written with its weight, just before
-      RETURN_IF_ERROR(st->Append(pending_scale));
+      if (st) RETURN_IF_ERROR(st->Append(pending_scale));
       continue;
     }
-    std::vector<float> values = SynthValues(t, o.seed, o.std);
-    if (t.fp8) {
+    // --speed-only: matrices become random blocks, so their values are not drawn (zeros); vectors
+    // and the MoE router (kept F32) are.
+    const bool skip_values = o.speed_only && t.shape.size() == 2 && !t.name.ends_with("mlp.gate.weight");
+    uint64_t n_values = 1;
+    for (uint64_t d : t.shape) n_values *= d;
+    std::vector<float> values = skip_values ? std::vector<float>(n_values) : SynthValues(t, o.seed, o.std);
+    if (!st) {
+      // no HF directory
+    } else if (t.fp8) {
       // The model is what the FP8 bytes say: GGUF variants get the dequantized values, as
       // llama.cpp's converter dequantizes FP8 checkpoints first.
       std::vector<uint8_t> codes;
@@ -560,15 +607,16 @@ Status Synthesize(const SynthOptions& o) {
       const int64_t cols = static_cast<int64_t>(t.shape.back());
       if (p->arch == "llama" && t.name.ends_with("q_proj.weight")) values = PermuteRowsForGguf(values, p->n_heads, cols);
       if (p->arch == "llama" && t.name.ends_with("k_proj.weight")) values = PermuteRowsForGguf(values, p->n_kv_heads, cols);
-      RETURN_IF_ERROR(WriteGgufTensor(pool, *p, variants, writers, *gguf_name, t.shape, values));
+      RETURN_IF_ERROR(WriteGgufTensor(pool, *p, variants, writers, *gguf_name, t.shape, values, o.speed_only));
     }
     if (o.progress) o.progress(done, total);
   }
-  RETURN_IF_ERROR(st->Finish());
+  if (st) RETURN_IF_ERROR(st->Finish());
   for (size_t k = 0; k < variants.size(); ++k) {
     RETURN_IF_ERROR(writers[k]->WriteFile((dir / "gguf" / ("model-" + variants[k].name + ".gguf")).string()));
     writers[k].reset();
   }
+  if (o.speed_only) return Status::Ok();
 
   RETURN_IF_ERROR(WriteText(dir / "config.json", ConfigJson(*p, vocab_size, tok, hf_dtype)));
   ojson gen;

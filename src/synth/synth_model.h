@@ -27,6 +27,10 @@ struct SynthOptions {
   // give peaked output distributions, e.g. for testing quantized variants by top-1 agreement.
   double std = 0.02;
   bool force = false;              // write into an existing non-empty directory
+  // Benchmarks only: GGUF variants with random (valid, finite) quantized blocks instead of
+  // quantized random floats, and no HF directory. Minutes instead of hours for big presets; the
+  // model computes noise, at exactly the speed of a real one of that shape and type.
+  bool speed_only = false;
   std::string chat_template_path;  // optional Jinja file for tokenizer_config.json and GGUF
   // Called after each tensor with (elements done, elements in all); may be empty.
   std::function<void(uint64_t, uint64_t)> progress;

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <vector>
 
 #include "format/gguf_reader.h"
 #include "format/gguf_writer.h"
@@ -129,6 +131,32 @@ TEST(GgufWriterTest, WriteFileThenOpen) {
   EXPECT_EQ(*(*f)->GetString("general.architecture"), "qwen2");
   std::remove(path.c_str());
   EXPECT_EQ(w.WriteFile("/nonexistent-dir/x.gguf").code(), StatusCode::kIoError);
+}
+
+// Tensor data spilled to a temporary file (for files larger than memory) gives the same bytes as
+// data kept in memory, and the temporary file is removed with the writer.
+TEST(GgufWriterTest, SpilledDataWritesTheSameFile) {
+  const std::string dir = ::testing::TempDir();
+  const std::string spill = dir + "gguf_writer_spill.tmp";
+  std::vector<uint8_t> expected;
+  {
+    GgufWriter w;
+    ASSERT_TRUE(w.SpillTensorDataTo(spill).ok());
+    FillReference(w);
+    EXPECT_FALSE(w.Serialize().ok());  // the data is not in memory
+    ASSERT_TRUE(w.WriteFile(dir + "spilled.gguf").ok());
+    GgufWriter m;
+    FillReference(m);
+    expected = *m.Serialize();
+  }
+  std::ifstream in(dir + "spilled.gguf", std::ios::binary);
+  const std::vector<uint8_t> got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(got, expected);
+  EXPECT_FALSE(std::ifstream(spill).good()) << "the spill file outlived the writer";
+  std::remove((dir + "spilled.gguf").c_str());
+  GgufWriter late;
+  FillReference(late);
+  EXPECT_FALSE(late.SpillTensorDataTo(spill).ok());  // must come before the first tensor
 }
 
 TEST(GgufWriterTest, RefusesWhatTheReaderWouldReject) {

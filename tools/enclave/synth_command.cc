@@ -51,7 +51,7 @@ void RegisterSynth(CLI::App& app, CommandRegistry& registry) {
       "(config.json, model.safetensors, tokenizer files) and as GGUF files in DIR/gguf/ "
       "(model-{f32,f16,q8_0,q4_k,q4_k_m}.gguf), laid out as llama.cpp's converter would write them.");
   cmd->add_flag("--list", *list, "print the presets and exit");
-  cmd->add_option("--arch", opt->arch, "llama, qwen2 or deepseek2 (MLA + MoE; HF directory only for now)");
+  cmd->add_option("--arch", opt->arch, "llama, qwen2 or deepseek2 (DeepSeek-V2/V3: MLA + MoE)");
   cmd->add_option("--preset", opt->preset, "a preset of that arch (see --list)");
   cmd->add_option("--seed", opt->seed, "random seed (default 1)");
   cmd->add_option("--out", opt->out_dir, "output directory (must be empty or absent unless --force)");
@@ -60,6 +60,9 @@ void RegisterSynth(CLI::App& app, CommandRegistry& registry) {
       ->delimiter(',');
   cmd->add_option("--chat-template", opt->chat_template_path, "Jinja chat template file for tokenizer_config.json and GGUF");
   cmd->add_option("--std", opt->std, "standard deviation of weights and biases (default 0.02)")->check(CLI::Range(1e-6, 10.0));
+  cmd->add_flag("--speed-only", opt->speed_only,
+                "benchmarks only: write just the GGUF variants, with random quantized blocks instead of quantizing "
+                "(minutes instead of hours for big presets; the model computes noise at a real model's speed)");
   cmd->add_flag("--force", opt->force, "write into an existing non-empty directory (files of the same name are replaced)");
   cmd->callback([opt, list, &registry] {
     if (*list) {
