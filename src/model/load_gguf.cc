@@ -217,16 +217,7 @@ Result<std::unique_ptr<Model>> ModelBuilder::FromGguf(const std::string& path, c
       ASSIGN_OR_RETURN(DeepseekLayerWeights l, LoadDeepseekLayer(w, c, i));
       m->ds_layers_.push_back(std::move(l));
     }
-    // Bytes one token reads: all but the routed experts, of which top_k per MoE layer.
-    uint64_t experts = 0;
-    for (const GgufTensorInfo& t : g.tensors()) {
-      if (t.name.find("_exps.") != std::string::npos) {
-        experts += t.data.size();
-      } else {
-        m->weight_bytes_ += t.data.size();
-      }
-    }
-    m->weight_bytes_ += experts * c.moe.top_k / std::max(1, c.moe.n_experts);
+    for (const GgufTensorInfo& t : g.tensors()) m->weight_bytes_ += t.data.size();
     Prefault(g, options.progress);
     return m;
   }

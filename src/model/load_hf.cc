@@ -275,17 +275,13 @@ Result<std::unique_ptr<Model>> ModelBuilder::FromHfDirectory(const std::string& 
     m->weight_bytes_ = matrix(m->token_embd_) + (m->tied_ ? 0 : matrix(m->output_)) + m->output_norm_.size_bytes();
     for (int i = 0; i < c.n_layers; ++i) {
       ASSIGN_OR_RETURN(DeepseekLayerWeights l, LoadDeepseekLayer(w, c, i));
-      // Bytes one token reads: attention and dense/shared FFN in full, top_k of the experts.
       for (const auto* x : {&l.wq_a, &l.wq_b, &l.wq, &l.wkv_a, &l.wo, &l.dense.gate, &l.dense.up, &l.dense.down,
                             &l.router, &l.shared.gate, &l.shared.up, &l.shared.down}) {
         m->weight_bytes_ += matrix(*x);
       }
       for (const auto& x : l.wk_b_t) m->weight_bytes_ += matrix(x);
       for (const auto& x : l.wv_b) m->weight_bytes_ += matrix(x);
-      if (!l.experts.empty()) {
-        const FfnWeights& e = l.experts[0];
-        m->weight_bytes_ += c.moe.top_k * (matrix(e.gate) + matrix(e.up) + matrix(e.down));
-      }
+      for (const FfnWeights& e : l.experts) m->weight_bytes_ += matrix(e.gate) + matrix(e.up) + matrix(e.down);
       m->ds_layers_.push_back(std::move(l));
     }
     return m;

@@ -49,6 +49,21 @@ uint64_t MatrixBytes(const kernels::WeightMatrix& w) { return static_cast<uint64
 // row and the norms.
 uint64_t DecodeBytesPerToken(const Model& m) {
   uint64_t b = MatrixBytes(m.output()) + m.token_embd().row_stride;
+  // deepseek2: every attention matrix, the dense FFN or the router and shared experts, and the
+  // top_k routed experts a token selects (each expert of a layer has the same size).
+  const int top_k = m.config().moe.top_k;
+  for (const DeepseekLayerWeights& l : m.deepseek_layers()) {
+    for (const auto* w : {&l.wq_a, &l.wq_b, &l.wq, &l.wkv_a, &l.wo, &l.dense.gate, &l.dense.up, &l.dense.down,
+                          &l.router, &l.shared.gate, &l.shared.up, &l.shared.down}) {
+      if (w->data != nullptr) b += MatrixBytes(*w);
+    }
+    for (const auto& w : l.wk_b_t) b += MatrixBytes(w);
+    for (const auto& w : l.wv_b) b += MatrixBytes(w);
+    if (!l.experts.empty()) {
+      const FfnWeights& e = l.experts[0];
+      b += top_k * (MatrixBytes(e.gate) + MatrixBytes(e.up) + MatrixBytes(e.down));
+    }
+  }
   for (const LayerWeights& l : m.layers()) {
     for (const auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) b += MatrixBytes(*w);
     b += (l.attn_norm.size() + l.ffn_norm.size() + l.bq.size() + l.bk.size() + l.bv.size()) * sizeof(float);
