@@ -13,6 +13,9 @@ Outputs (tests/fixtures/gguf/), all deterministic (seeded):
                            arrays with an empty string, three levels of nesting.
   unloadable_types.gguf    an F32 tensor beside IQ2_XXS, TQ1_0 and MXFP4 tensors: a well-formed file whose
                            types Enclave names but cannot load (the inspector must list every one).
+  deepseek2_metadata.gguf  the deepseek2 hyperparameters of DeepSeek-V3 (spec §2.1) written through gguf-py's
+                           own GGUFWriter.add_* methods (the key names llama.cpp's converter uses), with a
+                           tiny token_embd: tests that our config reader finds every key, and a fuzz seed.
   enclave_written.gguf     not written here: the output of Enclave's GgufWriter (see gguf_writer_test.cc);
                            only its .expected.json is, which proves the gguf package reads our files.
   <name>.expected.json     for each of these files, what gguf.GGUFReader reads back: header counts,
@@ -172,6 +175,47 @@ def write_unloadable_types(rng):
     write_expected(path)
 
 
+def write_deepseek2_metadata(rng):
+    path = os.path.join(OUT, "deepseek2_metadata.gguf")
+    w = gguf.GGUFWriter(path, arch="deepseek2")
+    w.add_block_count(61)
+    w.add_context_length(163840)
+    w.add_embedding_length(7168)
+    w.add_feed_forward_length(18432)
+    w.add_head_count(128)
+    w.add_head_count_kv(1)
+    w.add_layer_norm_rms_eps(1e-6)
+    w.add_rope_freq_base(10000.0)
+    w.add_vocab_size(2)
+    w.add_leading_dense_block_count(3)
+    w.add_q_lora_rank(1536)
+    w.add_kv_lora_rank(512)
+    w.add_key_length(576)
+    w.add_value_length(512)
+    w.add_key_length_mla(192)
+    w.add_value_length_mla(128)
+    w.add_expert_feed_forward_length(2048)
+    w.add_expert_count(256)
+    w.add_expert_used_count(8)
+    w.add_expert_shared_count(1)
+    w.add_expert_group_count(8)
+    w.add_expert_group_used_count(4)
+    w.add_expert_weights_scale(2.5)
+    w.add_expert_weights_norm(True)
+    w.add_expert_gating_func(gguf.ExpertGatingFuncType.SIGMOID)
+    w.add_rope_dimension_count(64)
+    w.add_rope_scaling_type(gguf.RopeScalingType.YARN)
+    w.add_rope_scaling_factor(40.0)
+    w.add_rope_scaling_orig_ctx_len(4096)
+    w.add_rope_scaling_yarn_log_mul(0.1)
+    w.add_nextn_predict_layers(1)
+    w.add_tensor("token_embd.weight", rng.standard_normal((2, 7168)).astype(np.float16))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def main():
     rng = np.random.default_rng(SEED)
     os.makedirs(OUT, exist_ok=True)
@@ -234,6 +278,7 @@ def main():
     write_expected(path)
     write_extra_types(rng)
     write_unloadable_types(rng)
+    write_deepseek2_metadata(rng)
     # Written by Enclave's GgufWriter (tests/unit/gguf_writer_test.cc keeps it byte-identical to the
     # writer's output): reading it here proves the gguf package accepts what we write.
     written = os.path.join(OUT, "enclave_written.gguf")

@@ -3,7 +3,9 @@
 //   - every typed getter on every key returns a value or an error (never crashes);
 //   - the reference dequantizer runs over the start of every tensor view (views stay in the input);
 //   - a strictly valid file rewritten by GgufWriter parses again to the same metadata and tensor
-//     bytes (the writer accepts everything the reader accepts, and the reader reads what it writes).
+//     bytes (the writer accepts everything the reader accepts, and the reader reads what it writes);
+//   - the model hyperparameters derived from it (llama / qwen2 / deepseek2 keys) are an error or a
+//     config whose rotary frequencies can be computed.
 // Seeds: the fixture globs in tests/fuzz/gguf.seeds (scripts/fuzz.sh).
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +18,8 @@
 #include "format/gguf_reader.h"
 #include "format/gguf_writer.h"
 #include "kernels/kernels.h"
+#include "model/model.h"
+#include "model/model_config.h"
 
 namespace {
 
@@ -105,6 +109,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     UseGetters(**collected);
     Dequantize(**collected);
   }
-  if (strict.ok()) RewriteAndCompare(**strict);
+  if (strict.ok()) {
+    RewriteAndCompare(**strict);
+    if (auto config = ModelConfigFromGguf(**strict); config.ok()) {
+      Require(RopeInverseFrequencies(config->rope).size() == static_cast<size_t>(config->rope.n_rot / 2));
+    }
+  }
   return 0;
 }
