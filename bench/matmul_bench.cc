@@ -59,7 +59,7 @@ void BM_MatMul(benchmark::State& state, DType type, int64_t rows, int64_t cols, 
 }
 
 void RegisterAll() {
-  const DType types[] = {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0};
+  const DType types[] = {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0, DType::kQ5_0};
   const std::pair<const char*, std::pair<int64_t, int64_t>> shapes[] = {
       {"1536x8960", {1536, 8960}},
       {"8960x1536", {8960, 1536}},

@@ -24,10 +24,11 @@ bool CanQuantizeWeights(DType type) {
   }
 }
 
-void QuantizeWeightsRow(DType type, const float* src, void* dst, int64_t n) {
+void QuantizeWeightsRow(DType type, const float* src, void* dst, int64_t n, QuantEffort effort) {
   ENCLAVE_CHECK(CanQuantizeWeights(type));
   ENCLAVE_CHECK(n >= 0 && n % Traits(type).block_elems == 0);
   using namespace quant_internal;
+  const bool fast = effort == QuantEffort::kFast;
   switch (type) {
     case DType::kF32: std::memcpy(dst, src, n * sizeof(float)); break;
     case DType::kF16: {
@@ -40,19 +41,20 @@ void QuantizeWeightsRow(DType type, const float* src, void* dst, int64_t n) {
       for (int64_t i = 0; i < n; ++i) y[i] = F32ToBf16(src[i]);
       break;
     }
-    case DType::kQ8_0: QuantizeRowQ8_0(src, static_cast<BlockQ8_0*>(dst), n); break;
-    case DType::kQ4_0: QuantizeRowQ4_0(src, static_cast<BlockQ4_0*>(dst), n); break;
-    case DType::kQ4_1: QuantizeRowQ4_1(src, static_cast<BlockQ4_1*>(dst), n); break;
-    case DType::kQ5_0: QuantizeRowQ5_0(src, static_cast<BlockQ5_0*>(dst), n); break;
-    case DType::kQ5_1: QuantizeRowQ5_1(src, static_cast<BlockQ5_1*>(dst), n); break;
-    case DType::kQ4_K: QuantizeRowQ4_K(src, static_cast<BlockQ4_K*>(dst), n); break;
-    case DType::kQ5_K: QuantizeRowQ5_K(src, static_cast<BlockQ5_K*>(dst), n); break;
-    case DType::kQ6_K: QuantizeRowQ6_K(src, static_cast<BlockQ6_K*>(dst), n); break;
+    case DType::kQ8_0: QuantizeRowQ8_0(src, static_cast<BlockQ8_0*>(dst), n, fast); break;
+    case DType::kQ4_0: QuantizeRowQ4_0(src, static_cast<BlockQ4_0*>(dst), n, fast); break;
+    case DType::kQ4_1: QuantizeRowQ4_1(src, static_cast<BlockQ4_1*>(dst), n, fast); break;
+    case DType::kQ5_0: QuantizeRowQ5_0(src, static_cast<BlockQ5_0*>(dst), n, fast); break;
+    case DType::kQ5_1: QuantizeRowQ5_1(src, static_cast<BlockQ5_1*>(dst), n, fast); break;
+    case DType::kQ4_K: QuantizeRowQ4_K(src, static_cast<BlockQ4_K*>(dst), n, fast); break;
+    case DType::kQ5_K: QuantizeRowQ5_K(src, static_cast<BlockQ5_K*>(dst), n, fast); break;
+    case DType::kQ6_K: QuantizeRowQ6_K(src, static_cast<BlockQ6_K*>(dst), n, fast); break;
     default: break;
   }
 }
 
-Status QuantizeWeights(DType type, std::span<const float> src, int64_t n_per_row, std::span<uint8_t> dst) {
+Status QuantizeWeights(DType type, std::span<const float> src, int64_t n_per_row, std::span<uint8_t> dst,
+                       QuantEffort effort) {
   if (!CanQuantizeWeights(type)) {
     return UnsupportedError(fmt::format("quantizing weights to {} is not supported", DTypeName(type)));
   }
@@ -82,7 +84,7 @@ Status QuantizeWeights(DType type, std::span<const float> src, int64_t n_per_row
     }
   }
   for (uint64_t r = 0; r < rows; ++r) {
-    QuantizeWeightsRow(type, src.data() + r * cols, dst.data() + r * row_bytes, n_per_row);
+    QuantizeWeightsRow(type, src.data() + r * cols, dst.data() + r * row_bytes, n_per_row, effort);
   }
   return Status::Ok();
 }

@@ -149,7 +149,7 @@ class HfWeights {
       for (int64_t r = begin; r < end; ++r) {
         const uint8_t* s = src + r * cols * src_elem;
         for (int64_t c = 0; c < cols; ++c) row[c] = ElementAsF32(from, s + c * src_elem);
-        kernels::QuantizeWeightsRow(to, row.data(), dst.data() + r * row_bytes, cols);
+        kernels::QuantizeWeightsRow(to, row.data(), dst.data() + r * row_bytes, cols, options_.quantize_effort);
       }
     };
     if (options_.pool != nullptr) {

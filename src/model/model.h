@@ -17,6 +17,7 @@
 
 #include "base/status.h"
 #include "kernels/matmul.h"
+#include "kernels/quantize.h"
 #include "model/model_config.h"
 #include "tokenizer/tokenizer.h"
 
@@ -63,6 +64,9 @@ struct ModelLoadOptions {
   // Quantize every matrix to this type while loading (HF directories; GGUF files are used as
   // stored). Q8_0 or Q4_K; with Q4_K the output matrix becomes Q6_K (llama.cpp's Q4_K_M choice).
   std::optional<DType> quantize;
+  // How hard the quantizers search (kernels/quantize.h): kFast by default, so a 16B model is
+  // ready in minutes; kBest gives the bytes the synthetic GGUF files and quantize tools write.
+  kernels::QuantEffort quantize_effort = kernels::QuantEffort::kFast;
   // Called from the loading thread with (bytes done, bytes total); may be empty.
   std::function<void(uint64_t, uint64_t)> progress;
   ThreadPool* pool = nullptr;  // used for on-load quantization when set

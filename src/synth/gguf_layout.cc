@@ -124,15 +124,25 @@ DType GgufTensorType(const GgufVariant& variant, const std::string& gguf_name, i
     t = DType::kQ6_K;
   }
   if (variant.name == "q4_k_m") {
-    for (std::string_view module : {"attn_v", "ffn_down"}) {
+    // llama-quantize matches by substring: "attn_v.weight" and the legacy MLA "attn_kv_b.weight"
+    // are its attn_v category; "ffn_down" also takes the MoE ffn_down_exps and ffn_down_shexp.
+    for (std::string_view module : {"attn_v", "attn_kv_b", "ffn_down", "ffn_down_exps", "ffn_down_shexp"}) {
       const int64_t layer = LayerOf(gguf_name, module);
       if (layer >= 0 && UseMoreBits(layer, n_layers)) t = DType::kQ6_K;
     }
   }
-  const int64_t block = Traits(t).block_elems;
-  if (row_length % block == 0) return t;
-  if (t != DType::kQ8_0 && row_length % 32 == 0) return DType::kQ8_0;
-  return DType::kF16;
+  // llama-quantize's fallback when the rows do not fill whole blocks (tensor_type_fallback): the
+  // K-quants step down to a 32-element type of about their size (DeepSeek-V2-Lite's 1408-wide
+  // ffn_down_exps and 128-wide attn_k_b become Q5_0, or Q8_0 where Q6_K was chosen), and whatever
+  // still does not fit becomes F16.
+  if (row_length % Traits(t).block_elems == 0) return t;
+  switch (t) {
+    case DType::kQ4_K: t = DType::kQ5_0; break;
+    case DType::kQ5_K: t = DType::kQ5_1; break;
+    case DType::kQ6_K: t = DType::kQ8_0; break;
+    default: break;
+  }
+  return row_length % Traits(t).block_elems == 0 ? t : DType::kF16;
 }
 
 namespace {

@@ -82,10 +82,12 @@ struct Loaded {
   std::unique_ptr<Engine> engine;
 };
 
-Loaded Load(const std::string& path, std::optional<DType> quantize = std::nullopt) {
+Loaded Load(const std::string& path, std::optional<DType> quantize = std::nullopt,
+            kernels::QuantEffort effort = kernels::QuantEffort::kFast) {
   Loaded l;
   ModelLoadOptions lo;
   lo.quantize = quantize;
+  lo.quantize_effort = effort;
   auto m = Model::Load(path, lo);
   EXPECT_TRUE(m.ok()) << path << ": " << m.status().message();
   if (!m.ok()) return l;
@@ -235,14 +237,26 @@ TEST_P(ForwardReferenceTest, QuantizedVariantsAgreeWithF32) {
     std::printf("%s-%s %s: KL %.3g, top-1 agreement %.4f, perplexity %.4f\n", c.arch.c_str(), c.preset.c_str(),
                 variant.c_str(), r->kl_mean, r->top1_agreement, r->perplexity);
     if (variant == "f16" || c.arch == "deepseek2") continue;  // tiny deepseek2 rows (128) do not fit Q4_K blocks
-    // The same quantization done while loading the HF directory (--quantize) gives the same weights
-    // as the GGUF variant (llama's Q/K rows are permuted there, so float rounding differs slightly).
-    Loaded hq = Load(dir, variant == "q8_0" ? DType::kQ8_0 : DType::kQ4_K);
+    // The same quantization done while loading the HF directory (--quantize) with the full search
+    // gives the same weights as the GGUF variant (llama's Q/K rows are permuted there, so float
+    // rounding differs slightly).
+    const DType qtype = variant == "q8_0" ? DType::kQ8_0 : DType::kQ4_K;
+    Loaded hq = Load(dir, qtype, kernels::QuantEffort::kBest);
     ASSERT_TRUE(hq.engine);
-    EXPECT_EQ(hq.model->layers()[0].wq.type, variant == "q8_0" ? DType::kQ8_0 : DType::kQ4_K);
+    EXPECT_EQ(hq.model->layers()[0].wq.type, qtype);
     auto rq = ComputePerplexity(*hq.engine, q.engine.get(), text_ids, ctx);
     ASSERT_TRUE(rq.ok()) << rq.status().message();
     EXPECT_LT(rq->kl_mean, 1e-6) << "HF --quantize " << variant << " differs from the GGUF " << variant;
+    // The default on-load search (QuantEffort::kFast) stays within the variant's bounds and near
+    // the full search: at most 15 % more KL against F32.
+    Loaded fq = Load(dir, qtype, kernels::QuantEffort::kFast);
+    ASSERT_TRUE(fq.engine);
+    auto rf = ComputePerplexity(*fq.engine, base.engine.get(), text_ids, ctx);
+    ASSERT_TRUE(rf.ok()) << rf.status().message();
+    EXPECT_GE(rf->top1_agreement, min_top1);
+    EXPECT_LE(rf->kl_mean, std::min(max_kl, r->kl_mean * 1.15)) << "fast on-load " << variant << " vs GGUF " << r->kl_mean;
+    std::printf("%s-%s %s fast on-load: KL %.3g, top-1 agreement %.4f\n", c.arch.c_str(), c.preset.c_str(),
+                variant.c_str(), rf->kl_mean, rf->top1_agreement);
     RecordProperty(variant + "_top1_agreement", std::to_string(r->top1_agreement));
   }
 }

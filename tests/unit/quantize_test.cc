@@ -98,6 +98,40 @@ TEST(QuantizeTest, NoWorseThanReferenceQuantizers) {
   }
 }
 
+// QuantEffort::kFast (on-load quantization) against the same references: it must stay at or below
+// llama.cpp's reference quantizers' RMSE too (the legacy types try their closed form, so they can
+// only be better; the K-quants keep their least-squares refits). Prints its cost next to kBest's.
+TEST(QuantizeTest, FastEffortNoWorseThanLlamaCpp) {
+  auto opened = GgufFile::Open(SourcePath("tests/fixtures/quant/quant_reference.gguf"));
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  const auto& ref = *opened;
+  const char* kDists[] = {"normal", "student_t3", "uniform", "outliers", "positive", "scales", "special_rows"};
+  std::printf("type  distribution  fast / llama.cpp  best / llama.cpp\n");
+  for (DType type : kBlockTypes) {
+    for (const char* dist : kDists) {
+      const GgufTensorInfo* in = ref->FindTensor(std::string("input.") + dist);
+      ASSERT_NE(in, nullptr) << dist;
+      const int64_t cols = static_cast<int64_t>(in->dims[0]), rows = static_cast<int64_t>(in->dims[1]);
+      std::vector<float> x(rows * cols);
+      std::memcpy(x.data(), in->data.data(), x.size() * sizeof(float));
+      const std::string key = std::string("ref.") + DTypeName(type) + "." + dist;
+      const auto llama_rmse = ref->GetFloat(key + ".rmse_llamacpp");
+      ASSERT_TRUE(llama_rmse.ok()) << key;
+      double rmse[2];
+      for (QuantEffort effort : {QuantEffort::kFast, QuantEffort::kBest}) {
+        std::vector<uint8_t> q(rows * *RowBytes(type, cols));
+        ASSERT_TRUE(QuantizeWeights(type, x, cols, q, effort).ok());
+        std::vector<float> back(rows * cols);
+        RefKernels().dequantize(type)(q.data(), back.data(), rows * cols);
+        rmse[effort == QuantEffort::kBest] = std::sqrt(SumSquaredError(back.data(), x.data(), rows * cols) / (rows * cols));
+      }
+      EXPECT_LE(rmse[0], *llama_rmse * 1.001) << key << ": fast " << rmse[0] << ", llama.cpp " << *llama_rmse;
+      EXPECT_LE(rmse[1], rmse[0] * 1.001) << key << ": the full search lost to the fast one";
+      std::printf("%-5s %-13s %.4f            %.4f\n", DTypeName(type), dist, rmse[0] / *llama_rmse, rmse[1] / *llama_rmse);
+    }
+  }
+}
+
 // All-zero and constant rows are represented (almost) exactly: zero exactly, a constant c within
 // the fp16 rounding of the one or two scale fields that encode it (2^-11 each, plus the f32
 // products: 2^-9 |c| covers it). The constants are large enough (|c| >= 0.37) for every type's

@@ -42,14 +42,15 @@ inline void CopyFinite(const float* x, int n, float* out) {
   }
 }
 
-// Row quantizers: n (a multiple of the block size) values into n / block_elems blocks.
-void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t n);
-void QuantizeRowQ4_0(const float* x, BlockQ4_0* y, int64_t n);
-void QuantizeRowQ4_1(const float* x, BlockQ4_1* y, int64_t n);
-void QuantizeRowQ5_0(const float* x, BlockQ5_0* y, int64_t n);
-void QuantizeRowQ5_1(const float* x, BlockQ5_1* y, int64_t n);
-void QuantizeRowQ4_K(const float* x, BlockQ4_K* y, int64_t n);
-void QuantizeRowQ5_K(const float* x, BlockQ5_K* y, int64_t n);
-void QuantizeRowQ6_K(const float* x, BlockQ6_K* y, int64_t n);
+// Row quantizers: n (a multiple of the block size) values into n / block_elems blocks; `fast`:
+// QuantEffort::kFast (kernels/quantize.h).
+void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t n, bool fast);
+void QuantizeRowQ4_0(const float* x, BlockQ4_0* y, int64_t n, bool fast);
+void QuantizeRowQ4_1(const float* x, BlockQ4_1* y, int64_t n, bool fast);
+void QuantizeRowQ5_0(const float* x, BlockQ5_0* y, int64_t n, bool fast);
+void QuantizeRowQ5_1(const float* x, BlockQ5_1* y, int64_t n, bool fast);
+void QuantizeRowQ4_K(const float* x, BlockQ4_K* y, int64_t n, bool fast);
+void QuantizeRowQ5_K(const float* x, BlockQ5_K* y, int64_t n, bool fast);
+void QuantizeRowQ6_K(const float* x, BlockQ6_K* y, int64_t n, bool fast);
 
 }  // namespace enclave::kernels::quant_internal

@@ -65,8 +65,9 @@ void TrySymmetric(const float* x, float d, int lo, int hi, Fit* best) {
 }
 
 // closed_form_d: the reference quantizer's scale. The stretched candidates map the value of
-// largest magnitude to lo - stretch (the side with the extra level).
-Fit QuantizeSymmetric(const float* raw, int lo, int hi, float closed_form_d) {
+// largest magnitude to lo - stretch (the side with the extra level); `fast` tries the closed form
+// and its refits only.
+Fit QuantizeSymmetric(const float* raw, int lo, int hi, float closed_form_d, bool fast) {
   float x[kQK];
   CopyFinite(raw, kQK, x);
   float amax = 0, max = 0;
@@ -82,6 +83,7 @@ Fit QuantizeSymmetric(const float* raw, int lo, int hi, float closed_form_d) {
     return best;
   }
   TrySymmetric(x, closed_form_d, lo, hi, &best);
+  if (fast) return best;
   for (float s : kStretch) TrySymmetric(x, max / (static_cast<float>(lo) - s), lo, hi, &best);
   return best;
 }
@@ -125,7 +127,7 @@ void TryAffine(const float* x, float d, float m, int nmax, Fit* best) {
   }
 }
 
-Fit QuantizeAffine(const float* raw, int nmax) {
+Fit QuantizeAffine(const float* raw, int nmax, bool fast) {
   float x[kQK];
   CopyFinite(raw, kQK, x);
   float mn = x[0], mx = x[0];
@@ -141,7 +143,10 @@ Fit QuantizeAffine(const float* raw, int nmax) {
     best.sse = ScoreAffine(x, 0, best.m, nmax, best.l);
     return best;
   }
-  for (float s : kStretch) TryAffine(x, range / (static_cast<float>(nmax) + s), mn, nmax, &best);
+  for (float s : kStretch) {
+    TryAffine(x, range / (static_cast<float>(nmax) + s), mn, nmax, &best);
+    if (fast) break;  // the closed form (stretch 0) and its refits
+  }
   return best;
 }
 
@@ -160,18 +165,18 @@ void PackFiveBits(const int* q, uint8_t* qs, uint8_t* qh) {
 
 }  // namespace
 
-void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t n) {
+void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t n, bool fast) {
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK) {
     float amax = 0;
     for (int i = 0; i < kQK; ++i) amax = std::max(amax, std::fabs(x[i]));
     // Levels -128..127: int8 weights may use -128 (the dot products only need activations to avoid it).
-    const Fit f = QuantizeSymmetric(x, -128, 127, amax / 127.0f);
+    const Fit f = QuantizeSymmetric(x, -128, 127, amax / 127.0f, fast);
     y[b].d = f.d;
     for (int i = 0; i < kQK; ++i) y[b].qs[i] = static_cast<int8_t>(f.l[i]);
   }
 }
 
-void QuantizeRowQ4_0(const float* x, BlockQ4_0* y, int64_t n) {
+void QuantizeRowQ4_0(const float* x, BlockQ4_0* y, int64_t n, bool fast) {
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK) {
     float amax = 0, max = 0;
     for (int i = 0; i < kQK; ++i) {
@@ -180,7 +185,7 @@ void QuantizeRowQ4_0(const float* x, BlockQ4_0* y, int64_t n) {
         max = x[i];
       }
     }
-    const Fit f = QuantizeSymmetric(x, -8, 7, max / -8.0f);
+    const Fit f = QuantizeSymmetric(x, -8, 7, max / -8.0f, fast);
     int q[kQK];
     for (int i = 0; i < kQK; ++i) q[i] = f.l[i] + 8;
     y[b].d = f.d;
@@ -188,7 +193,7 @@ void QuantizeRowQ4_0(const float* x, BlockQ4_0* y, int64_t n) {
   }
 }
 
-void QuantizeRowQ5_0(const float* x, BlockQ5_0* y, int64_t n) {
+void QuantizeRowQ5_0(const float* x, BlockQ5_0* y, int64_t n, bool fast) {
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK) {
     float amax = 0, max = 0;
     for (int i = 0; i < kQK; ++i) {
@@ -197,7 +202,7 @@ void QuantizeRowQ5_0(const float* x, BlockQ5_0* y, int64_t n) {
         max = x[i];
       }
     }
-    const Fit f = QuantizeSymmetric(x, -16, 15, max / -16.0f);
+    const Fit f = QuantizeSymmetric(x, -16, 15, max / -16.0f, fast);
     int q[kQK];
     for (int i = 0; i < kQK; ++i) q[i] = f.l[i] + 16;
     y[b].d = f.d;
@@ -205,18 +210,18 @@ void QuantizeRowQ5_0(const float* x, BlockQ5_0* y, int64_t n) {
   }
 }
 
-void QuantizeRowQ4_1(const float* x, BlockQ4_1* y, int64_t n) {
+void QuantizeRowQ4_1(const float* x, BlockQ4_1* y, int64_t n, bool fast) {
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK) {
-    const Fit f = QuantizeAffine(x, 15);
+    const Fit f = QuantizeAffine(x, 15, fast);
     y[b].d = f.d;
     y[b].m = f.m;
     PackNibbles(f.l, y[b].qs);
   }
 }
 
-void QuantizeRowQ5_1(const float* x, BlockQ5_1* y, int64_t n) {
+void QuantizeRowQ5_1(const float* x, BlockQ5_1* y, int64_t n, bool fast) {
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK) {
-    const Fit f = QuantizeAffine(x, 31);
+    const Fit f = QuantizeAffine(x, 31, fast);
     y[b].d = f.d;
     y[b].m = f.m;
     PackFiveBits(f.l, y[b].qs, y[b].qh);

@@ -10,7 +10,7 @@
 // super-block the mins term (mins x bsums, VPDPWSSD) and the f32 scale products, as the reference.
 // Q6_K works the same way with 16 sub-blocks of 16 and signed scales.
 //
-// Q8_0 weights are signed, so the roles swap: activations become the unsigned operand by adding
+// Q8_0 weights (and Q4_0 / Q5_0, unpacked to int8 while packing) are signed, so the roles swap: activations become the unsigned operand by adding
 // 128 (a "biased" Q8_0 row), and sum((a + 128) w) - 128 sum(w) is exact; -128 sum(w) per row and
 // block is computed at packing time and starts each block's accumulator.
 #include "kernels/x86_avx512/gemm_avx512.h"
@@ -307,6 +307,65 @@ void PackQ8_0(const void* rows, size_t row_stride, int n_rows, int64_t k, void* 
   }
 }
 
+// ---- Q4_0 / Q5_0 ---------------------------------------------------------------------------
+//
+// Signed levels like Q8_0 (-8..7, -16..15) with one fp16 scale per block of 32: they are unpacked
+// to int8 at packing time into a Q8_0 panel, so they multiply with Q8_0's kernel. (llama-quantize
+// writes Q5_0 wherever a Q4_K tensor's rows are not a multiple of 256, such as DeepSeek-V2-Lite's
+// 1408-wide ffn_down_exps.) Each row's block is unpacked into a 32-byte row of a staging tile,
+// then the tile is transposed with the same dword gathers as Q8_0.
+
+// Element j < 16 is the low nibble of qs[j], element j + 16 its high nibble.
+inline __m256i UnpackNibbles32(const uint8_t* qs) {
+  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  const __m128i lo = _mm_and_si128(packed, mask), hi = _mm_and_si128(_mm_srli_epi16(packed, 4), mask);
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+}
+
+struct Q4_0Unpack {
+  using Block = BlockQ4_0;
+  static __m256i Levels(const Block& b) { return _mm256_sub_epi8(UnpackNibbles32(b.qs), _mm256_set1_epi8(8)); }
+};
+
+// Level = nibble + 16 * (bit j of qh) - 16: subtract 16 where the fifth bit is clear.
+struct Q5_0Unpack {
+  using Block = BlockQ5_0;
+  static __m256i Levels(const Block& b) {
+    const __mmask32 high = static_cast<__mmask32>(LoadDword(b.qh));
+    const __m256i nib = UnpackNibbles32(b.qs);
+    return _mm256_mask_sub_epi8(nib, static_cast<__mmask32>(~high), nib, _mm256_set1_epi8(16));
+  }
+};
+
+template <typename Unpack>
+void PackLegacyAsQ8_0(const void* rows, size_t row_stride, int n_rows, int64_t k, void* panel) {
+  using Block = typename Unpack::Block;
+  static_assert(offsetof(Block, d) == 0, "the scale is the block's first field");
+  auto* out = static_cast<PanelQ8_0*>(panel);
+  const RowGather gather(row_stride, n_rows);
+  const RowGather staged(kQK, n_rows);
+  const __m512i ones = _mm512_set1_epi8(1);
+  alignas(64) int8_t stage[kRows][kQK];
+  for (int64_t i = 0; i < k / kQK; ++i) {
+    const auto* first = static_cast<const uint8_t*>(rows) + i * sizeof(Block);
+    for (int r = 0; r < n_rows; ++r) {
+      Block b;
+      std::memcpy(&b, first + r * row_stride, sizeof b);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(stage[r]), Unpack::Levels(b));
+    }
+    PanelQ8_0& p = out[i];
+    __m512i sum = _mm512_setzero_si512();
+    for (int g = 0; g < kQK / 4; ++g) {
+      const __m512i v = staged(reinterpret_cast<const uint8_t*>(&stage[0][4 * g]));
+      _mm512_store_si512(p.q[g], v);
+      sum = _mm512_dpbusd_epi32(sum, ones, v);
+    }
+    _mm512_store_si512(p.bias, _mm512_mullo_epi32(sum, _mm512_set1_epi32(-128)));
+    _mm512_store_ps(p.d, HalvesToFloat<false>(gather(first)));
+  }
+}
+
 template <int T>
 inline void TileQ8_0(const PanelQ8_0* panel, int64_t nb, const uint8_t* act, size_t act_stride, float* y,
                      int64_t ldy, __mmask16 store_mask) {
@@ -413,6 +472,13 @@ void FillGemmTable(KernelTable* table) {
   q8.panel_bytes = PanelBytesQ8_0;
   q8.pack_panel = PackQ8_0;
   q8.multiply = MultiplyQ8_0;
+
+  GemmKernel& q4_0 = table->gemm[static_cast<uint32_t>(DType::kQ4_0)];
+  q4_0 = q8;
+  q4_0.pack_panel = PackLegacyAsQ8_0<Q4_0Unpack>;
+  GemmKernel& q5_0 = table->gemm[static_cast<uint32_t>(DType::kQ5_0)];
+  q5_0 = q8;
+  q5_0.pack_panel = PackLegacyAsQ8_0<Q5_0Unpack>;
 }
 
 }  // namespace enclave::kernels::avx512
