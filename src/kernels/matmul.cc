@@ -145,6 +145,40 @@ void MatMul(const KernelTable& kernels, ThreadPool& pool, const WeightMatrix& w,
   });
 }
 
+void MatVecMany(const KernelTable& kernels, ThreadPool& pool, std::span<const MatVecTask> tasks,
+                MatmulWorkspace& workspace) {
+  if (tasks.empty()) return;
+  // Each task's converted input, 64-byte aligned, one after the other.
+  std::vector<size_t> act_offset(tasks.size());
+  size_t act_total = 0;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    act_offset[i] = act_total;
+    act_total += RoundUp64(*RowBytes(VecDotType(tasks[i].w->type), static_cast<uint64_t>(tasks[i].w->cols)));
+  }
+  uint8_t* act = AlignUp64(workspace.Reserve(act_total + 64));
+  int64_t total = 0;  // rows of all matrices, each rounded up to the grain (as MatMulShared)
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const WeightMatrix& w = *tasks[i].w;
+    kernels.quantize_act(VecDotType(w.type))(tasks[i].x, act + act_offset[i], w.cols);
+    total += (w.rows + kRowGrain - 1) / kRowGrain * kRowGrain;
+  }
+  pool.Run([&](int t, int nt) {
+    int64_t begin, end;
+    ThreadPool::SplitRange(total, kRowGrain, t, nt, &begin, &end);
+    int64_t first = 0;
+    for (size_t i = 0; i < tasks.size() && first < end; ++i) {
+      const WeightMatrix& w = *tasks[i].w;
+      const int64_t padded = (w.rows + kRowGrain - 1) / kRowGrain * kRowGrain;
+      const int64_t lo = std::max<int64_t>(begin - first, 0), hi = std::min<int64_t>(end - first, w.rows);
+      const VecDotFn dot = kernels.dot(w.type);
+      const auto* base = static_cast<const uint8_t*>(w.data);
+      const uint8_t* a = act + act_offset[i];
+      for (int64_t r = lo; r < hi; ++r) tasks[i].y[r] = dot(w.cols, base + r * w.row_stride, a);
+      first += padded;
+    }
+  });
+}
+
 void MatMulShared(const KernelTable& kernels, ThreadPool& pool, std::span<const WeightMatrix* const> ws,
                   const float* x, int64_t n, std::span<float* const> ys, MatmulWorkspace& workspace) {
   bool shared = n == 1 && !ws.empty();

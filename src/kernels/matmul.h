@@ -61,4 +61,18 @@ void MatMul(const KernelTable& kernels, ThreadPool& pool, const WeightMatrix& w,
 void MatMulShared(const KernelTable& kernels, ThreadPool& pool, std::span<const WeightMatrix* const> ws,
                   const float* x, int64_t n, std::span<float* const> ys, MatmulWorkspace& workspace);
 
+// One matrix-vector product of MatVecMany: y[w->rows] = w · x.
+struct MatVecTask {
+  const WeightMatrix* w = nullptr;
+  const float* x = nullptr;
+  float* y = nullptr;
+};
+
+// Several independent matrix-vector products (a decoded token's per-head MLA absorptions, its
+// experts' down projections) in one pool dispatch: the inputs are converted on the calling thread,
+// then the rows of all matrices are split over the threads together. Each result is bit-identical
+// to MatVec's. Outputs must not overlap the inputs.
+void MatVecMany(const KernelTable& kernels, ThreadPool& pool, std::span<const MatVecTask> tasks,
+                MatmulWorkspace& workspace);
+
 }  // namespace enclave::kernels

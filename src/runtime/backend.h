@@ -44,6 +44,8 @@ class Backend {
   // ys[i] = x · ws[i]ᵀ for matrices sharing one input (Q/K/V, gate/up): one pass where possible.
   virtual void MatMulShared(std::span<const kernels::WeightMatrix* const> ws, const float* x, int64_t n,
                             std::span<float* const> ys) = 0;
+  // Independent matrix-vector products, in one pass where possible (kernels::MatVecMany).
+  virtual void MatVecMany(std::span<const kernels::MatVecTask> tasks) = 0;
   // out[n, table.cols] = rows ids[i] of the table (dequantized).
   virtual void Embed(const kernels::WeightMatrix& table, const int32_t* ids, int64_t n, float* out) = 0;
   // y[i] = x[i] / sqrt(mean(x[i]²) + eps) * weight, for n rows of weight.size() elements.

@@ -23,6 +23,10 @@ void CpuBackend::MatMulShared(std::span<const kernels::WeightMatrix* const> ws, 
   kernels::MatMulShared(kernels_, pool_, ws, x, n, ys, workspace_);
 }
 
+void CpuBackend::MatVecMany(std::span<const kernels::MatVecTask> tasks) {
+  kernels::MatVecMany(kernels_, pool_, tasks, workspace_);
+}
+
 void CpuBackend::Embed(const kernels::WeightMatrix& table, const int32_t* ids, int64_t n, float* out) {
   const auto* base = static_cast<const uint8_t*>(table.data);
   for (int64_t i = 0; i < n; ++i) {

@@ -17,6 +17,7 @@ class CpuBackend final : public Backend {
   const kernels::KernelTable& kernels() const { return kernels_; }
 
   void MatMul(const kernels::WeightMatrix& w, const float* x, int64_t n, float* y) override;
+  void MatVecMany(std::span<const kernels::MatVecTask> tasks) override;
   void MatMulShared(std::span<const kernels::WeightMatrix* const> ws, const float* x, int64_t n,
                     std::span<float* const> ys) override;
   void Embed(const kernels::WeightMatrix& table, const int32_t* ids, int64_t n, float* out) override;

@@ -43,6 +43,53 @@ void MaskGroups(const MoeConfig& moe, const std::vector<float>& group_score, flo
   }
 }
 
+// One token's MoE block (decode): the gate and up projections of its top_k experts and the shared
+// experts in one pass, one SwiGLU over all of them, the down projections in one pass, then the
+// weighted sum. Adds up in the same order as the batched path (experts by id, then shared), so
+// a token gives the same result alone as in a batch.
+void DecodeExperts(Backend& be, const DeepseekLayerWeights& w, const MoeConfig& moe, DeepseekScratch& s,
+                   const float* xn, int64_t E, float* out) {
+  const int K = moe.top_k;
+  std::vector<const FfnWeights*> ffns;
+  for (int k = 0; k < K; ++k) {
+    const int e = s.expert_ids[k];
+    ffns.push_back(&w.experts[e]);
+    s.expert_counts[s.layer_offset + e] += 1;
+  }
+  if (moe.n_shared > 0) ffns.push_back(&w.shared);
+  int64_t total_ff = 0;
+  for (const FfnWeights* f : ffns) total_ff += f->gate.rows;
+  float* gate = Grow(s.gate, total_ff);
+  float* up = Grow(s.up, total_ff);
+  float* down = Grow(s.moe_out, static_cast<int64_t>(ffns.size()) * E);
+  s.mats.clear();
+  s.outs.clear();
+  int64_t offset = 0;
+  for (const FfnWeights* f : ffns) {
+    s.mats.push_back(&f->gate);
+    s.outs.push_back(gate + offset);
+    s.mats.push_back(&f->up);
+    s.outs.push_back(up + offset);
+    offset += f->gate.rows;
+  }
+  be.MatMulShared(s.mats, xn, 1, s.outs);
+  be.SiluMul(gate, up, total_ff);
+  s.tasks.clear();
+  offset = 0;
+  for (size_t i = 0; i < ffns.size(); ++i) {
+    s.tasks.push_back({&ffns[i]->down, gate + offset, down + static_cast<int64_t>(i) * E});
+    offset += ffns[i]->gate.rows;
+  }
+  be.MatVecMany(s.tasks);
+  std::fill_n(out, E, 0.0f);
+  for (int k = 0; k < K; ++k) {
+    const float wk = s.expert_weights[k];
+    const float* src = down + k * E;
+    for (int64_t j = 0; j < E; ++j) out[j] += wk * src[j];
+  }
+  if (moe.n_shared > 0) be.Add(out, down + K * E, E);
+}
+
 }  // namespace
 
 void RouteTokens(const MoeConfig& moe, const float* logits, std::span<const float> bias, int64_t n, int32_t* ids,
@@ -134,6 +181,7 @@ void DeepseekForward(const Model& model, Backend& be, KvCache& kv, const Batch& 
   if (observer) observer(0, x, n);
   for (int l = 0; l < c.n_layers; ++l) {
     const DeepseekLayerWeights& w = model.deepseek_layers()[l];
+    s.layer_offset = static_cast<size_t>(l) * moe.n_experts;
     // --- MLA ---
     be.RmsNorm(x, w.attn_norm, c.rms_eps, n, xn);
     if (a.q_lora_rank > 0) {
@@ -152,16 +200,22 @@ void DeepseekForward(const Model& model, Backend& be, KvCache& kv, const Batch& 
     be.Rope(head_out, n, 1, static_cast<int>(rope), batch.positions.data(), c.rope.style, model.rope_inv_freq());
     Scatter(head_out, n, rope, rows, CD, kvl);
     be.StoreKv(kv, l, rows, nullptr, n, batch.positions.data(), batch.seq_ids.data());
-    // Query of head h: [W_UK[h]ᵀ q_nope ; RoPE(q_pe)].
-    for (int64_t h = 0; h < H; ++h) Gather(q, n, H * QK, h * QK + nope, rope, qpe + h * rope * n);
-    for (int64_t h = 0; h < H; ++h) {
-      // qpe holds head h's rows at qpe + h * rope * n; rotate them all at once per head.
-      be.Rope(qpe + h * rope * n, n, 1, static_cast<int>(rope), batch.positions.data(), c.rope.style,
-              model.rope_inv_freq());
-      Scatter(qpe + h * rope * n, n, rope, qfull, H * CD, h * CD + kvl);
-      Gather(q, n, H * QK, h * QK, nope, head_in);
-      be.MatMul(w.wk_b_t[h], head_in, n, head_out);
-      Scatter(head_out, n, kvl, qfull, H * CD, h * CD);
+    // Query of head h: [W_UK[h]ᵀ q_nope ; RoPE(q_pe)]. The rope parts of all heads are rotated in
+    // one call ([n, H, rope]).
+    for (int64_t t = 0; t < n * H; ++t) std::copy_n(q + t * QK + nope, rope, qpe + t * rope);
+    be.Rope(qpe, n, static_cast<int>(H), static_cast<int>(rope), batch.positions.data(), c.rope.style,
+            model.rope_inv_freq());
+    for (int64_t t = 0; t < n * H; ++t) std::copy_n(qpe + t * rope, rope, qfull + t * CD + kvl);
+    if (n == 1) {  // decode: the heads' absorptions in one pass
+      s.tasks.clear();
+      for (int64_t h = 0; h < H; ++h) s.tasks.push_back({&w.wk_b_t[h], q + h * QK, qfull + h * CD});
+      be.MatVecMany(s.tasks);
+    } else {
+      for (int64_t h = 0; h < H; ++h) {
+        Gather(q, n, H * QK, h * QK, nope, head_in);
+        be.MatMul(w.wk_b_t[h], head_in, n, head_out);
+        Scatter(head_out, n, kvl, qfull, H * CD, h * CD);
+      }
     }
     AttentionArgs args;
     args.layer = l;
@@ -179,10 +233,16 @@ void DeepseekForward(const Model& model, Backend& be, KvCache& kv, const Batch& 
     args.kv = &kv;
     args.out = latent;
     be.Attention(args);
-    for (int64_t h = 0; h < H; ++h) {
-      Gather(latent, n, H * kvl, h * kvl, kvl, head_in);
-      be.MatMul(w.wv_b[h], head_in, n, head_out);
-      Scatter(head_out, n, vh, o, H * vh, h * vh);
+    if (n == 1) {
+      s.tasks.clear();
+      for (int64_t h = 0; h < H; ++h) s.tasks.push_back({&w.wv_b[h], latent + h * kvl, o + h * vh});
+      be.MatVecMany(s.tasks);
+    } else {
+      for (int64_t h = 0; h < H; ++h) {
+        Gather(latent, n, H * kvl, h * kvl, kvl, head_in);
+        be.MatMul(w.wv_b[h], head_in, n, head_out);
+        Scatter(head_out, n, vh, o, H * vh, h * vh);
+      }
     }
     be.MatMul(w.wo, o, n, proj);
     be.Add(x, proj, n * E);
@@ -201,6 +261,12 @@ void DeepseekForward(const Model& model, Backend& be, KvCache& kv, const Batch& 
     s.expert_weights.resize(n * K);
     be.MatMul(w.router, xn, n, router);
     RouteTokens(moe, router, w.router_bias, n, s.expert_ids.data(), s.expert_weights.data());
+    if (n == 1) {
+      DecodeExperts(be, w, moe, s, xn, E, proj);
+      be.Add(x, proj, E);
+      if (observer) observer(l + 1, x, n);
+      continue;
+    }
     float* moe_in = Grow(s.moe_in, n * E);
     float* moe_out = Grow(s.moe_out, n * E);
     std::fill_n(moe_out, n * E, 0.0f);

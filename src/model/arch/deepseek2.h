@@ -33,6 +33,10 @@ struct DeepseekScratch {
   // How many times each (layer, expert) was selected since the engine started: [n_layers][n_experts]
   // (dense layers stay zero).
   std::vector<uint64_t> expert_counts;
+  size_t layer_offset = 0;  // the current layer's first counter
+  std::vector<kernels::MatVecTask> tasks;
+  std::vector<const kernels::WeightMatrix*> mats;
+  std::vector<float*> outs;
 };
 
 // Routes the tokens of one MoE layer: for each of the n rows of `logits` [n, n_experts] (router
