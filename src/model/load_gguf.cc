@@ -1,6 +1,10 @@
 // Loading llama / qwen2 / deepseek2 models from GGUF files written by llama.cpp's converter (or ours).
 #include <fmt/format.h>
 
+#include <cstring>
+#include <vector>
+
+#include "base/half.h"
 #include "format/gguf_reader.h"
 #include "kernels/kernels.h"
 #include "model/model_builder.h"
@@ -84,6 +88,32 @@ class GgufWeights {
     return kernels::WeightMatrix{DType::kF32, storage.data(), rows, cols, cols * sizeof(float)};
   }
 
+  // wᵀ in storage the model owns: F32 when w is F32, else F16 (see DeepseekLayerWeights::wk_b).
+  Result<kernels::WeightMatrix> Transposed(const kernels::WeightMatrix& w, const std::string& name) const {
+    const kernels::DequantizeRowFn deq = kernels::RefKernels().dequantize(w.type);
+    if (deq == nullptr) return UnsupportedError(fmt::format("tensor '{}': cannot convert {} to F32", name, DTypeName(w.type)));
+    std::vector<float> rows(static_cast<size_t>(w.rows) * w.cols);
+    for (int64_t r = 0; r < w.rows; ++r) {
+      deq(static_cast<const uint8_t*>(w.data) + r * w.row_stride, rows.data() + r * w.cols, w.cols);
+    }
+    const bool f32 = w.type == DType::kF32;
+    const size_t elem = f32 ? sizeof(float) : sizeof(uint16_t);
+    std::span<uint8_t> storage = ModelBuilder::Own(m_, static_cast<size_t>(w.rows) * w.cols * elem);
+    for (int64_t c = 0; c < w.cols; ++c) {
+      for (int64_t r = 0; r < w.rows; ++r) {
+        const float v = rows[r * w.cols + c];
+        uint8_t* dst = storage.data() + (c * w.rows + r) * elem;
+        if (f32) {
+          std::memcpy(dst, &v, sizeof v);
+        } else {
+          const uint16_t h = F32ToFp16(v);
+          std::memcpy(dst, &h, sizeof h);
+        }
+      }
+    }
+    return kernels::WeightMatrix{f32 ? DType::kF32 : DType::kF16, storage.data(), w.cols, w.rows, w.rows * elem};
+  }
+
   Model& model() const { return m_; }
 
  private:
@@ -141,6 +171,10 @@ Result<DeepseekLayerWeights> LoadDeepseekLayer(const GgufWeights& w, const Model
   if (w.Has(p + "attn_k_b.weight")) {
     ASSIGN_OR_RETURN(l.wk_b_t, w.Stack(p + "attn_k_b.weight", H, a.kv_lora_rank, a.qk_nope_head_dim));
     ASSIGN_OR_RETURN(l.wv_b, w.Stack(p + "attn_v_b.weight", H, a.v_head_dim, a.kv_lora_rank));
+    for (const kernels::WeightMatrix& kt : l.wk_b_t) {
+      ASSIGN_OR_RETURN(kernels::WeightMatrix k, w.Transposed(kt, p + "attn_k_b.weight"));
+      l.wk_b.push_back(k);
+    }
   } else {
     // Legacy attn_kv_b [H * (nope + v), kv_lora]: W_UV[h] are row views, W_UK[h]ᵀ is transposed
     // into F32 storage.
@@ -154,6 +188,10 @@ Result<DeepseekLayerWeights> LoadDeepseekLayer(const GgufWeights& w, const Model
         for (int64_t k = 0; k < a.kv_lora_rank; ++k) t[k * a.qk_nope_head_dim + d] = all[(h * per_head + d) * a.kv_lora_rank + k];
       }
       l.wk_b_t.push_back({DType::kF32, t, a.kv_lora_rank, a.qk_nope_head_dim, a.qk_nope_head_dim * sizeof(float)});
+      kernels::WeightMatrix k = kv_b;
+      k.data = all + h * per_head * a.kv_lora_rank;
+      k.rows = a.qk_nope_head_dim;
+      l.wk_b.push_back(k);
       kernels::WeightMatrix v = kv_b;
       v.data = all + (h * per_head + a.qk_nope_head_dim) * a.kv_lora_rank;
       v.rows = a.v_head_dim;

@@ -214,6 +214,10 @@ Result<DeepseekLayerWeights> LoadDeepseekLayer(HfWeights& w, const ModelConfig& 
       for (int64_t k = 0; k < a.kv_lora_rank; ++k) t[k * a.qk_nope_head_dim + d] = row[k];
     }
     l.wk_b_t.push_back(w.OwnF32(t, a.kv_lora_rank, a.qk_nope_head_dim));
+    kernels::WeightMatrix k = kv_b_matrix;
+    k.data = static_cast<const uint8_t*>(kv_b_matrix.data) + h * per_head * kv_b_matrix.row_stride;
+    k.rows = a.qk_nope_head_dim;
+    l.wk_b.push_back(k);
     kernels::WeightMatrix v = kv_b_matrix;
     v.data = static_cast<const uint8_t*>(kv_b_matrix.data) + (h * per_head + a.qk_nope_head_dim) * kv_b_matrix.row_stride;
     v.rows = a.v_head_dim;

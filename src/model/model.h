@@ -52,6 +52,11 @@ struct DeepseekLayerWeights {
   std::span<const float> kv_a_norm;                 // F32 [kv_lora]
   std::vector<kernels::WeightMatrix> wk_b_t;        // per head, F32 [kv_lora, qk_nope] = W_UK[h]ᵀ
   std::vector<kernels::WeightMatrix> wv_b;          // per head [v_head, kv_lora] = W_UV[h] (rows of kv_b_proj)
+  // Per head [qk_nope, kv_lora] = W_UK[h]: decompresses cached latents into keys for the long
+  // prefills that run MLA in its non-absorbed form (arch/deepseek2.h). Row views of kv_b_proj, or,
+  // for GGUF files that store only W_UK[h]ᵀ (attn_k_b), a transposed copy: F32 from F32 files,
+  // F16 otherwise (exact for F16 files; far below the quantization error of quantized ones).
+  std::vector<kernels::WeightMatrix> wk_b;
   kernels::WeightMatrix wo;                         // [n_embd, H * v_head]
   FfnWeights dense;                                 // layers < first_dense
   kernels::WeightMatrix router;                     // F32 [n_experts, n_embd] (MoE layers)

@@ -31,6 +31,13 @@ struct AttentionArgs {
   bool values_in_keys = false;
   float scale = 1.0f;                // applied to q·k
   KvCache* kv = nullptr;             // holds this batch's keys/values already
+  // Keys and values from F32 buffers instead of the cache (deepseek2's non-absorbed prefill): KV
+  // head g's key rows of the sequence of batch token t start at
+  // ext_k + (g * ext_rows + ext_row0[t]) * k_dim, one row per position from 0; values likewise.
+  const float* ext_k = nullptr;
+  const float* ext_v = nullptr;
+  int64_t ext_rows = 0;
+  const int64_t* ext_row0 = nullptr;  // [n_tokens]
   float* out = nullptr;              // F32 [n_tokens, n_heads * head_dim] (or v_dim)
 };
 
@@ -59,6 +66,8 @@ class Backend {
   // keys-only cache (MLA).
   virtual void StoreKv(KvCache& kv, int layer, const float* k, const float* v, int64_t n, const int32_t* positions,
                        const int32_t* seq_ids) = 0;
+  // out[n_rows, kv_dim] = the cached K rows of positions 0..n_rows-1 of a sequence, as F32.
+  virtual void LoadKeys(KvCache& kv, int layer, int32_t seq_id, int64_t n_rows, float* out) = 0;
   // Causal attention of each token over its own sequence's positions <= its position.
   virtual void Attention(const AttentionArgs& args) = 0;
   // gate[i] = silu(gate[i]) * up[i]

@@ -113,6 +113,14 @@ void CpuBackend::StoreKv(KvCache& kv, int layer, const float* k, const float* v,
   }
 }
 
+void CpuBackend::LoadKeys(KvCache& kv, int layer, int32_t seq_id, int64_t n_rows, float* out) {
+  const int64_t kv_dim = kv.kv_dim();
+  const kernels::DequantizeRowFn convert = kernels_.dequantize(kv.type());
+  for (int64_t p = 0; p < n_rows; ++p) {
+    convert(kv.K(layer, seq_id, static_cast<int32_t>(p)), out + p * kv_dim, kv_dim);
+  }
+}
+
 void CpuBackend::Attention(const AttentionArgs& a) {
   // Work items: a run of up to kAttentionTokens consecutive batch tokens of one sequence, times
   // one KV head; the item's queries are those tokens' query heads of that head's group, so every
@@ -177,13 +185,21 @@ void CpuBackend::Attention(const AttentionArgs& a) {
           ++n_queries;
         }
       }
-      const std::vector<int32_t>& blocks = a.kv->Blocks(a.seq_ids[work.t0]);
       st.keys.resize(max_key + 1);
       st.values.resize(max_key + 1);
-      for (int32_t p = 0; p <= max_key; ++p) {
-        const size_t offset = static_cast<size_t>(p % bt) * row_bytes + work.kv_head * head_bytes;
-        st.keys[p] = a.kv->KBlock(a.layer, blocks[p / bt]) + offset;
-        st.values[p] = a.values_in_keys ? st.keys[p] : a.kv->VBlock(a.layer, blocks[p / bt]) + offset;
+      if (a.ext_k != nullptr) {
+        const int64_t row0 = work.kv_head * a.ext_rows + a.ext_row0[work.t0];
+        for (int32_t p = 0; p <= max_key; ++p) {
+          st.keys[p] = reinterpret_cast<const uint8_t*>(a.ext_k + (row0 + p) * kd);
+          st.values[p] = reinterpret_cast<const uint8_t*>(a.ext_v + (row0 + p) * vd);
+        }
+      } else {
+        const std::vector<int32_t>& blocks = a.kv->Blocks(a.seq_ids[work.t0]);
+        for (int32_t p = 0; p <= max_key; ++p) {
+          const size_t offset = static_cast<size_t>(p % bt) * row_bytes + work.kv_head * head_bytes;
+          st.keys[p] = a.kv->KBlock(a.layer, blocks[p / bt]) + offset;
+          st.values[p] = a.values_in_keys ? st.keys[p] : a.kv->VBlock(a.layer, blocks[p / bt]) + offset;
+        }
       }
       kernels::AttentionItem item;
       item.n_queries = n_queries;
@@ -193,7 +209,7 @@ void CpuBackend::Attention(const AttentionArgs& a) {
       item.k_dim = kd;
       item.v_dim = vd;
       item.scale = a.scale;
-      item.kv_type = a.kv->type();
+      item.kv_type = a.ext_k != nullptr ? DType::kF32 : a.kv->type();
       item.keys = st.keys.data();
       item.values = st.values.data();
       item.scratch = st.scratch.data();

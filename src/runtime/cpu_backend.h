@@ -27,6 +27,7 @@ class CpuBackend final : public Backend {
             std::span<const double> inv_freq) override;
   void StoreKv(KvCache& kv, int layer, const float* k, const float* v, int64_t n, const int32_t* positions,
                const int32_t* seq_ids) override;
+  void LoadKeys(KvCache& kv, int layer, int32_t seq_id, int64_t n_rows, float* out) override;
   void Attention(const AttentionArgs& args) override;
   void SiluMul(float* gate, const float* up, int64_t count) override;
   void Add(float* x, const float* y, int64_t count) override;

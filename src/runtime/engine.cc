@@ -71,6 +71,7 @@ Result<std::span<const float>> Engine::Forward(const Batch& batch, const HiddenO
   }
   logits_.resize(static_cast<size_t>(batch.n_logits()) * n_vocab);
   if (model_.config().is_deepseek2()) {
+    ds_scratch_.mla_form = options_.mla_form;
     DeepseekForward(model_, *backend_, *kv_, batch, ds_scratch_, logits_.data(), observer);
   } else {
     DenseForward(model_, *backend_, *kv_, batch, scratch_, logits_.data(), observer);

@@ -29,6 +29,9 @@ struct EngineOptions {
   // KV cache element type: F16 (llama.cpp's default; half the memory) or F32 (exact, for tests
   // against F32 references).
   DType kv_type = DType::kF16;
+  // deepseek2: which form of MLA attention a forward pass uses (arch/deepseek2.h). kAuto picks per
+  // batch; the others are for tests and measurements.
+  MlaForm mla_form = MlaForm::kAuto;
 };
 
 class Engine {

@@ -105,6 +105,68 @@ TEST(EngineTest, MixedBatchGivesEachSequenceItsOwnLogits) {
   ExpectClose(std::vector<float>(r->begin() + v, r->end()), alone_b);
 }
 
+// deepseek2 (MLA + MoE): a mixed batch (one sequence prefilling, one decoding) gives each sequence
+// the logits it gets alone, with MLA attention in the absorbed form, in the decompressed form
+// (whose context rows then come from two sequences), and across the two forms.
+TEST(EngineTest, DeepseekMixedBatchInBothMlaForms) {
+  static std::unique_ptr<Model> model = [] {
+    const fs::path dir = fs::temp_directory_path() / ("enclave_engine_test_ds_" + std::to_string(getpid()));
+    synth::SynthOptions o;
+    o.arch = "deepseek2";
+    o.preset = "tiny-v3";
+    o.seed = 7;
+    o.out_dir = dir.string();
+    o.gguf = {"f16"};
+    o.force = true;
+    const Status st = synth::Synthesize(o);
+    EXPECT_TRUE(st.ok()) << st.message();
+    auto m = Model::Load((dir / "gguf" / "model-f16.gguf").string());
+    EXPECT_TRUE(m.ok()) << m.status().message();
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    return m.ok() ? std::move(*m) : nullptr;
+  }();
+  ASSERT_NE(model, nullptr);
+  auto make = [&](MlaForm form) {
+    EngineOptions o;
+    o.threads = 2;
+    o.context = 128;
+    o.kv_tokens = 1024;
+    o.mla_form = form;
+    auto e = Engine::Create(*model, o);
+    EXPECT_TRUE(e.ok()) << e.status().message();
+    return std::move(*e);
+  };
+  const auto a = Tokens(40, 4), b = Tokens(12, 5);
+  const size_t v = model->config().n_vocab;
+  std::vector<float> reference_a, reference_b;
+  for (MlaForm form : {MlaForm::kAbsorbed, MlaForm::kDecompressed}) {
+    SCOPED_TRACE(form == MlaForm::kAbsorbed ? "absorbed" : "decompressed");
+    auto e = make(form);
+    const auto alone_a = RunAlone(*e, a, 1, 64);
+    const auto alone_b = RunAlone(*e, b, 2, 64);
+    RunAlone(*e, std::vector<int32_t>(b.begin(), b.end() - 1), 4, 5);  // chunked, then decode below
+    Batch mixed;
+    for (size_t i = 0; i < a.size(); ++i) mixed.Add(a[i], static_cast<int32_t>(i), 3, i + 1 == a.size());
+    mixed.Add(b.back(), static_cast<int32_t>(b.size() - 1), 4, true);
+    auto r = e->Forward(mixed);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ASSERT_EQ(r->size(), 2 * v);
+    ExpectClose(std::vector<float>(r->begin(), r->begin() + v), alone_a);
+    ExpectClose(std::vector<float>(r->begin() + v, r->end()), alone_b);
+    if (reference_a.empty()) {
+      reference_a = alone_a;
+      reference_b = alone_b;
+      continue;
+    }
+    // The two forms compute the same function; their sums run in different orders.
+    for (size_t i = 0; i < v; ++i) {
+      ASSERT_NEAR(alone_a[i], reference_a[i], 1e-4f * (1 + std::abs(reference_a[i]))) << "at " << i;
+      ASSERT_NEAR(alone_b[i], reference_b[i], 1e-4f * (1 + std::abs(reference_b[i]))) << "at " << i;
+    }
+  }
+}
+
 TEST(EngineTest, ForkedPrefixMatchesRecomputation) {
   auto e = MakeEngine();
   const auto prefix = Tokens(35, 4);  // crosses two 16-token blocks and ends inside a third

@@ -83,7 +83,7 @@ struct Loaded {
 };
 
 Loaded Load(const std::string& path, std::optional<DType> quantize = std::nullopt,
-            kernels::QuantEffort effort = kernels::QuantEffort::kFast) {
+            kernels::QuantEffort effort = kernels::QuantEffort::kFast, MlaForm mla_form = MlaForm::kAuto) {
   Loaded l;
   ModelLoadOptions lo;
   lo.quantize = quantize;
@@ -96,6 +96,7 @@ Loaded Load(const std::string& path, std::optional<DType> quantize = std::nullop
   eo.threads = 2;
   eo.context = 256;
   eo.kv_type = DType::kF32;  // transformers keeps keys and values in F32
+  eo.mla_form = mla_form;
   auto e = Engine::Create(*l.model, eo);
   EXPECT_TRUE(e.ok()) << e.status().message();
   if (e.ok()) l.engine = std::move(*e);
@@ -152,9 +153,16 @@ TEST_P(ForwardReferenceTest, MatchesTransformers) {
   const testing::RefTensor* logits_ref = ref->Find("logits");
   ASSERT_NE(logits_ref, nullptr);
 
-  for (const std::string& path : {dir, dir + "/gguf/model-f32.gguf"}) {
-    SCOPED_TRACE(path);
-    Loaded l = Load(path);
+  // deepseek2: both forms of MLA attention, each for prefill and decode alike.
+  const std::vector<MlaForm> forms = c.arch == "deepseek2" ? std::vector<MlaForm>{MlaForm::kAbsorbed, MlaForm::kDecompressed}
+                                                           : std::vector<MlaForm>{MlaForm::kAuto};
+  std::vector<std::pair<std::string, MlaForm>> runs;
+  for (MlaForm form : forms) {
+    for (const std::string& path : {dir, dir + "/gguf/model-f32.gguf"}) runs.emplace_back(path, form);
+  }
+  for (const auto& [path, form] : runs) {
+    SCOPED_TRACE(path + (form == MlaForm::kDecompressed ? " (MLA decompressed)" : ""));
+    Loaded l = Load(path, std::nullopt, kernels::QuantEffort::kFast, form);
     ASSERT_TRUE(l.engine);
     const int n_layers = l.model->config().n_layers;
     // V3's MTP layers are recognised (HF config / GGUF key) and skipped.

@@ -43,6 +43,171 @@ void MaskGroups(const MoeConfig& moe, const std::vector<float>& group_score, flo
   }
 }
 
+// The context rows a forward pass decompresses (the non-absorbed form), when it does.
+struct DecompressionPlan {
+  struct Seq {
+    int32_t seq;
+    int64_t row0, count;  // rows [row0, row0 + count) hold positions 0..count-1
+  };
+  bool decompress = false;
+  int64_t rows = 0;
+  std::vector<Seq> seqs;
+  std::vector<int64_t> token_row0;  // [n_tokens]: the first row of the token's sequence
+};
+
+DecompressionPlan PlanDecompression(const ModelConfig& c, const Batch& batch, MlaForm form) {
+  DecompressionPlan plan;
+  const int64_t n = batch.size();
+  if (form == MlaForm::kAbsorbed || (form == MlaForm::kAuto && n < 2)) return plan;
+  int64_t pairs = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    const int32_t seq = batch.seq_ids[t], pos = batch.positions[t];
+    pairs += pos + 1;
+    auto it = std::find_if(plan.seqs.begin(), plan.seqs.end(), [&](const auto& s) { return s.seq == seq; });
+    if (it == plan.seqs.end()) {
+      plan.seqs.push_back({seq, 0, pos + 1});
+    } else {
+      it->count = std::max<int64_t>(it->count, pos + 1);
+    }
+  }
+  for (auto& s : plan.seqs) {
+    s.row0 = plan.rows;
+    plan.rows += s.count;
+  }
+  const MlaConfig& a = c.mla;
+  const int64_t bytes = static_cast<int64_t>(sizeof(float)) * plan.rows *
+                        (a.cache_dim() + a.kv_lora_rank + c.n_heads * (a.qk_nope_head_dim + a.qk_head_dim() + a.v_head_dim));
+  plan.decompress = form == MlaForm::kDecompressed ||
+                    (pairs >= kDecompressMinPairsPerRow * plan.rows && bytes <= kDecompressMaxBytes);
+  if (!plan.decompress) return plan;
+  plan.token_row0.resize(n);
+  for (int64_t t = 0; t < n; ++t) {
+    for (const auto& s : plan.seqs) {
+      if (s.seq == batch.seq_ids[t]) plan.token_row0[t] = s.row0;
+    }
+  }
+  return plan;
+}
+
+// MLA in the absorbed form: queries [W_UK[h]ᵀ q_nope ; q_pe] against the cached latent rows (one
+// key head of kv_lora + rope, its value the latent), then W_UV[h] on each head's latent output.
+// Writes o [n, H * v_head].
+void AbsorbedAttention(const Model& model, Backend& be, KvCache& kv, const Batch& batch, int l, const float* q,
+                       const float* qpe, DeepseekScratch& s, float* o) {
+  const ModelConfig& c = model.config();
+  const MlaConfig& a = c.mla;
+  const DeepseekLayerWeights& w = model.deepseek_layers()[l];
+  const int64_t n = batch.size();
+  const int64_t H = c.n_heads, QK = a.qk_head_dim(), CD = a.cache_dim();
+  const int64_t nope = a.qk_nope_head_dim, rope = a.qk_rope_head_dim, kvl = a.kv_lora_rank, vh = a.v_head_dim;
+  float* qfull = Grow(s.qfull, n * H * CD);
+  float* head_in = Grow(s.head_in, n * std::max(nope, kvl));
+  float* head_out = Grow(s.head_out, n * std::max(kvl, vh));
+  float* latent = Grow(s.latent, n * H * kvl);
+  for (int64_t t = 0; t < n * H; ++t) std::copy_n(qpe + t * rope, rope, qfull + t * CD + kvl);
+  if (n == 1) {  // decode: the heads' absorptions in one pass
+    s.tasks.clear();
+    for (int64_t h = 0; h < H; ++h) s.tasks.push_back({&w.wk_b_t[h], q + h * QK, qfull + h * CD});
+    be.MatVecMany(s.tasks);
+  } else {
+    for (int64_t h = 0; h < H; ++h) {
+      Gather(q, n, H * QK, h * QK, nope, head_in);
+      be.MatMul(w.wk_b_t[h], head_in, n, head_out);
+      Scatter(head_out, n, kvl, qfull, H * CD, h * CD);
+    }
+  }
+  AttentionArgs args;
+  args.layer = l;
+  args.n_tokens = n;
+  args.q = qfull;
+  args.positions = batch.positions.data();
+  args.seq_ids = batch.seq_ids.data();
+  args.n_heads = static_cast<int>(H);
+  args.n_kv_heads = 1;
+  args.head_dim = static_cast<int>(rope);
+  args.k_dim = static_cast<int>(CD);
+  args.v_dim = static_cast<int>(kvl);
+  args.values_in_keys = true;
+  args.scale = c.attn_scale;
+  args.kv = &kv;
+  args.out = latent;
+  be.Attention(args);
+  if (n == 1) {
+    s.tasks.clear();
+    for (int64_t h = 0; h < H; ++h) s.tasks.push_back({&w.wv_b[h], latent + h * kvl, o + h * vh});
+    be.MatVecMany(s.tasks);
+  } else {
+    for (int64_t h = 0; h < H; ++h) {
+      Gather(latent, n, H * kvl, h * kvl, kvl, head_in);
+      be.MatMul(w.wv_b[h], head_in, n, head_out);
+      Scatter(head_out, n, vh, o, H * vh, h * vh);
+    }
+  }
+}
+
+// MLA in the non-absorbed form, for long prefills (see DecompressionPlan): every context row of the
+// batch's sequences is decompressed from the cached latent into per-head keys [W_UK[h] c ; k_pe]
+// and values W_UV[h] c, then it is ordinary multi-head attention with keys of qk_nope + qk_rope
+// and values of v_head. The same function as the absorbed form; about a third of its attention
+// arithmetic per (query, key) pair, plus the decompression, which is linear in the context.
+void DecompressedAttention(const Model& model, Backend& be, KvCache& kv, const Batch& batch,
+                           const DecompressionPlan& plan, int l, const float* q, const float* qpe, DeepseekScratch& s,
+                           float* o) {
+  const ModelConfig& c = model.config();
+  const MlaConfig& a = c.mla;
+  const DeepseekLayerWeights& w = model.deepseek_layers()[l];
+  const int64_t n = batch.size(), R = plan.rows;
+  const int64_t H = c.n_heads, QK = a.qk_head_dim(), CD = a.cache_dim();
+  const int64_t nope = a.qk_nope_head_dim, rope = a.qk_rope_head_dim, kvl = a.kv_lora_rank, vh = a.v_head_dim;
+  float* rows = Grow(s.ctx_rows, R * CD);
+  for (const auto& [seq, row0, count] : plan.seqs) be.LoadKeys(kv, l, seq, count, rows + row0 * CD);
+  float* latent = Grow(s.ctx_latent, R * kvl);
+  Gather(rows, R, CD, 0, kvl, latent);
+  float* knope = Grow(s.ctx_knope, H * R * nope);
+  float* keys = Grow(s.ctx_keys, H * R * QK);
+  float* values = Grow(s.ctx_values, H * R * vh);
+  s.mats.clear();
+  s.outs.clear();
+  for (int64_t h = 0; h < H; ++h) {
+    s.mats.push_back(&w.wk_b[h]);
+    s.outs.push_back(knope + h * R * nope);
+    s.mats.push_back(&w.wv_b[h]);
+    s.outs.push_back(values + h * R * vh);
+  }
+  be.MatMulShared(s.mats, latent, R, s.outs);
+  for (int64_t h = 0; h < H; ++h) {
+    for (int64_t r = 0; r < R; ++r) {
+      float* key = keys + (h * R + r) * QK;
+      std::copy_n(knope + (h * R + r) * nope, nope, key);
+      std::copy_n(rows + r * CD + kvl, rope, key + nope);
+    }
+  }
+  float* qfull = Grow(s.qfull, n * H * QK);
+  for (int64_t t = 0; t < n * H; ++t) {
+    std::copy_n(q + t * QK, nope, qfull + t * QK);
+    std::copy_n(qpe + t * rope, rope, qfull + t * QK + nope);
+  }
+  AttentionArgs args;
+  args.layer = l;
+  args.n_tokens = n;
+  args.q = qfull;
+  args.positions = batch.positions.data();
+  args.seq_ids = batch.seq_ids.data();
+  args.n_heads = static_cast<int>(H);
+  args.n_kv_heads = static_cast<int>(H);
+  args.head_dim = static_cast<int>(QK);
+  args.k_dim = static_cast<int>(QK);
+  args.v_dim = static_cast<int>(vh);
+  args.scale = c.attn_scale;
+  args.kv = &kv;
+  args.ext_k = keys;
+  args.ext_v = values;
+  args.ext_rows = R;
+  args.ext_row0 = plan.token_row0.data();
+  args.out = o;
+  be.Attention(args);
+}
+
 // One token's MoE block (decode): the gate and up projections of its top_k experts and the shared
 // experts in one pass, one SwiGLU over all of them, the down projections in one pass, then the
 // weighted sum. Adds up in the same order as the batched path (experts by id, then shared), so
@@ -59,9 +224,10 @@ void DecodeExperts(Backend& be, const DeepseekLayerWeights& w, const MoeConfig& 
   if (moe.n_shared > 0) ffns.push_back(&w.shared);
   int64_t total_ff = 0;
   for (const FfnWeights* f : ffns) total_ff += f->gate.rows;
-  float* gate = Grow(s.gate, total_ff);
-  float* up = Grow(s.up, total_ff);
-  float* down = Grow(s.moe_out, static_cast<int64_t>(ffns.size()) * E);
+  // Own buffers: the forward pass holds pointers into s.gate / s.up.
+  float* gate = Grow(s.token_gate, total_ff);
+  float* up = Grow(s.token_up, total_ff);
+  float* down = Grow(s.token_down, static_cast<int64_t>(ffns.size()) * E);
   s.mats.clear();
   s.outs.clear();
   int64_t offset = 0;
@@ -165,10 +331,8 @@ void DeepseekForward(const Model& model, Backend& be, KvCache& kv, const Batch& 
   float* kva = Grow(s.kva, n * CD);
   float* rows = Grow(s.cache_rows, n * CD);
   float* qpe = Grow(s.qpe, n * H * rope);
-  float* qfull = Grow(s.qfull, n * H * CD);
   float* head_in = Grow(s.head_in, n * std::max({nope, kvl, E}));
   float* head_out = Grow(s.head_out, n * std::max({kvl, vh, E}));
-  float* latent = Grow(s.latent, n * H * kvl);
   float* o = Grow(s.o, n * H * vh);
   float* proj = Grow(s.proj, n * E);
   float* gate = Grow(s.gate, n * ff);
@@ -177,6 +341,7 @@ void DeepseekForward(const Model& model, Backend& be, KvCache& kv, const Batch& 
     s.expert_counts.assign(static_cast<size_t>(c.n_layers) * moe.n_experts, 0);
   }
 
+  const DecompressionPlan plan = PlanDecompression(c, batch, s.mla_form);
   be.Embed(model.token_embd(), batch.tokens.data(), n, x);
   if (observer) observer(0, x, n);
   for (int l = 0; l < c.n_layers; ++l) {
@@ -205,44 +370,10 @@ void DeepseekForward(const Model& model, Backend& be, KvCache& kv, const Batch& 
     for (int64_t t = 0; t < n * H; ++t) std::copy_n(q + t * QK + nope, rope, qpe + t * rope);
     be.Rope(qpe, n, static_cast<int>(H), static_cast<int>(rope), batch.positions.data(), c.rope.style,
             model.rope_inv_freq());
-    for (int64_t t = 0; t < n * H; ++t) std::copy_n(qpe + t * rope, rope, qfull + t * CD + kvl);
-    if (n == 1) {  // decode: the heads' absorptions in one pass
-      s.tasks.clear();
-      for (int64_t h = 0; h < H; ++h) s.tasks.push_back({&w.wk_b_t[h], q + h * QK, qfull + h * CD});
-      be.MatVecMany(s.tasks);
+    if (plan.decompress) {
+      DecompressedAttention(model, be, kv, batch, plan, l, q, qpe, s, o);
     } else {
-      for (int64_t h = 0; h < H; ++h) {
-        Gather(q, n, H * QK, h * QK, nope, head_in);
-        be.MatMul(w.wk_b_t[h], head_in, n, head_out);
-        Scatter(head_out, n, kvl, qfull, H * CD, h * CD);
-      }
-    }
-    AttentionArgs args;
-    args.layer = l;
-    args.n_tokens = n;
-    args.q = qfull;
-    args.positions = batch.positions.data();
-    args.seq_ids = batch.seq_ids.data();
-    args.n_heads = static_cast<int>(H);
-    args.n_kv_heads = 1;
-    args.head_dim = static_cast<int>(rope);
-    args.k_dim = static_cast<int>(CD);
-    args.v_dim = static_cast<int>(kvl);
-    args.values_in_keys = true;
-    args.scale = c.attn_scale;
-    args.kv = &kv;
-    args.out = latent;
-    be.Attention(args);
-    if (n == 1) {
-      s.tasks.clear();
-      for (int64_t h = 0; h < H; ++h) s.tasks.push_back({&w.wv_b[h], latent + h * kvl, o + h * vh});
-      be.MatVecMany(s.tasks);
-    } else {
-      for (int64_t h = 0; h < H; ++h) {
-        Gather(latent, n, H * kvl, h * kvl, kvl, head_in);
-        be.MatMul(w.wv_b[h], head_in, n, head_out);
-        Scatter(head_out, n, vh, o, H * vh, h * vh);
-      }
+      AbsorbedAttention(model, be, kv, batch, l, q, qpe, s, o);
     }
     be.MatMul(w.wo, o, n, proj);
     be.Add(x, proj, n * E);
