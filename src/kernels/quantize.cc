@@ -24,6 +24,17 @@ bool CanQuantizeWeights(DType type) {
   }
 }
 
+DType QuantTypeForRowLength(DType type, int64_t n) {
+  if (n % Traits(type).block_elems == 0) return type;
+  switch (type) {
+    case DType::kQ4_K: type = DType::kQ5_0; break;
+    case DType::kQ5_K: type = DType::kQ5_1; break;
+    case DType::kQ6_K: type = DType::kQ8_0; break;
+    default: break;
+  }
+  return n % Traits(type).block_elems == 0 ? type : DType::kF16;
+}
+
 void QuantizeWeightsRow(DType type, const float* src, void* dst, int64_t n, QuantEffort effort) {
   ENCLAVE_CHECK(CanQuantizeWeights(type));
   ENCLAVE_CHECK(n >= 0 && n % Traits(type).block_elems == 0);

@@ -24,6 +24,12 @@ bool CanQuantizeWeights(DType type);
 // test distributions (tests/unit/quantize_test.cc prints both). Same format either way.
 enum class QuantEffort { kBest, kFast };
 
+// The type llama-quantize stores rows of n elements in when `type`'s blocks do not divide them
+// (its tensor_type_fallback): Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, and F16 when even that does
+// not fit; `type` itself when its blocks divide n. (DeepSeek-V2-Lite: the dense FFN's 10944 and the
+// experts' 1408 are not multiples of 256.)
+DType QuantTypeForRowLength(DType type, int64_t n);
+
 // Quantizes one row of n elements into RowBytes(type, n) bytes at dst. Preconditions (CHECKed):
 // CanQuantizeWeights(type) and n a multiple of the type's block size. Input values should be
 // finite; NaN is treated as 0 and +-inf as +-FLT_MAX (F16/BF16/F32 convert them as IEEE does).

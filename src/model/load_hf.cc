@@ -12,6 +12,7 @@
 #include "kernels/quantize.h"
 #include "model/model_builder.h"
 #include "model/tensor_convert.h"
+#include "platform/mapped_file.h"
 #include "platform/thread_pool.h"
 #include "tokenizer/tokenizer_loader.h"
 
@@ -69,10 +70,12 @@ class HfWeights {
     if (options_.quantize) {
       const DType to = output_matrix && *options_.quantize == DType::kQ4_K ? DType::kQ6_K : *options_.quantize;
       ASSIGN_OR_RETURN(w, Quantize(name, type, t->data.data(), rows, cols, to));
+      MappedFile::ReleasePages(t->data);  // converted: the file's copy is not needed in memory
     } else if (reinterpret_cast<uintptr_t>(t->data.data()) % elem != 0) {
       std::span<uint8_t> copy = ModelBuilder::Own(m_, t->data.size());
       std::memcpy(copy.data(), t->data.data(), t->data.size());
       w.data = copy.data();
+      MappedFile::ReleasePages(t->data);
     }
     Progress(t->data.size());
     return w;
@@ -105,6 +108,7 @@ class HfWeights {
     if (t->dtype.type == StDType::kF8_E4M3) {
       ASSIGN_OR_RETURN(Fp8Weight fp8, FindFp8Weight(st_, name));
       RETURN_IF_ERROR(DequantizeFp8Weight(fp8, out));
+      MappedFile::ReleasePages(t->data);
       Progress(t->data.size() + fp8.scale_inv->data.size());
       return out;
     }
@@ -132,13 +136,11 @@ class HfWeights {
     return t;
   }
 
+  // Rows whose length the type's blocks do not divide take llama-quantize's fallback type (Q4_K ->
+  // Q5_0, Q6_K -> Q8_0, else F16).
   Result<kernels::WeightMatrix> Quantize(const std::string& name, DType from, const uint8_t* src, int64_t rows,
                                          int64_t cols, DType to) {
-    const int64_t block = Traits(to).block_elems;
-    if (cols % block != 0) {
-      return InvalidArgumentError(fmt::format("tensor '{}' rows have {} elements, not a multiple of {}'s block of {}",
-                                              name, cols, DTypeName(to), block));
-    }
+    to = kernels::QuantTypeForRowLength(to, cols);
     const size_t row_bytes = *RowBytes(to, cols);
     std::span<uint8_t> dst = ModelBuilder::Own(m_, row_bytes * rows);
     const size_t src_elem = from == DType::kF32 ? 4 : 2;

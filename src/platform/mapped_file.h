@@ -25,6 +25,11 @@ class MappedFile {
   uint64_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
+  // Drops the resident pages wholly inside `range` (a part of data()) from this process: the data
+  // stays readable (a later read faults it back in from the file), but memory that was only read
+  // to convert it (weights quantized while loading) no longer counts as ours. Best effort.
+  static void ReleasePages(std::span<const uint8_t> range);
+
  private:
   MappedFile(std::string path, const uint8_t* data, uint64_t size)
       : path_(std::move(path)), data_(data), size_(size) {}

@@ -3,15 +3,13 @@
 // Run(fn) calls fn(thread_index, n_threads) once on each of n_threads threads (the caller is
 // thread 0) and returns when all have finished. Kernels split their work by thread_index and
 // never lock. Run() must not be called concurrently from two threads, nor from inside fn
-// (thread-compatible, not thread-safe). Workers spin briefly before sleeping so that the many
-// short matmuls of token generation do not pay a futex wake-up each.
+// (thread-compatible, not thread-safe). Workers and the caller spin briefly before sleeping so
+// that the many short matmuls of token generation do not pay a futex wake-up each.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -42,8 +40,6 @@ class ThreadPool {
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::condition_variable wake_;
 };
 
 }  // namespace enclave

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string_view>
 
+#include "kernels/quantize.h"
+
 namespace enclave::synth {
 
 std::optional<GgufVariant> FindGgufVariant(const std::string& name) {
@@ -131,18 +133,9 @@ DType GgufTensorType(const GgufVariant& variant, const std::string& gguf_name, i
       if (layer >= 0 && UseMoreBits(layer, n_layers)) t = DType::kQ6_K;
     }
   }
-  // llama-quantize's fallback when the rows do not fill whole blocks (tensor_type_fallback): the
-  // K-quants step down to a 32-element type of about their size (DeepSeek-V2-Lite's 1408-wide
-  // ffn_down_exps and 128-wide attn_k_b become Q5_0, or Q8_0 where Q6_K was chosen), and whatever
-  // still does not fit becomes F16.
-  if (row_length % Traits(t).block_elems == 0) return t;
-  switch (t) {
-    case DType::kQ4_K: t = DType::kQ5_0; break;
-    case DType::kQ5_K: t = DType::kQ5_1; break;
-    case DType::kQ6_K: t = DType::kQ8_0; break;
-    default: break;
-  }
-  return row_length % Traits(t).block_elems == 0 ? t : DType::kF16;
+  // Rows that do not fill whole blocks fall back as in llama-quantize (DeepSeek-V2-Lite's 1408-wide
+  // ffn_down_exps and 128-wide attn_k_b become Q5_0, or Q8_0 where Q6_K was chosen).
+  return kernels::QuantTypeForRowLength(t, row_length);
 }
 
 namespace {

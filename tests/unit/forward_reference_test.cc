@@ -244,25 +244,30 @@ TEST_P(ForwardReferenceTest, QuantizedVariantsAgreeWithF32) {
     RecordProperty(variant + "_kl_mean", std::to_string(r->kl_mean));
     std::printf("%s-%s %s: KL %.3g, top-1 agreement %.4f, perplexity %.4f\n", c.arch.c_str(), c.preset.c_str(),
                 variant.c_str(), r->kl_mean, r->top1_agreement, r->perplexity);
-    if (variant == "f16" || c.arch == "deepseek2") continue;  // tiny deepseek2 rows (128) do not fit Q4_K blocks
+    if (variant == "f16") continue;
+    const DType qtype = variant == "q8_0" ? DType::kQ8_0 : DType::kQ4_K;
     // The same quantization done while loading the HF directory (--quantize) with the full search
     // gives the same weights as the GGUF variant (llama's Q/K rows are permuted there, so float
-    // rounding differs slightly).
-    const DType qtype = variant == "q8_0" ? DType::kQ8_0 : DType::kQ4_K;
-    Loaded hq = Load(dir, qtype, kernels::QuantEffort::kBest);
-    ASSERT_TRUE(hq.engine);
-    EXPECT_EQ(hq.model->layers()[0].wq.type, qtype);
-    auto rq = ComputePerplexity(*hq.engine, q.engine.get(), text_ids, ctx);
-    ASSERT_TRUE(rq.ok()) << rq.status().message();
-    EXPECT_LT(rq->kl_mean, 1e-6) << "HF --quantize " << variant << " differs from the GGUF " << variant;
-    // The default on-load search (QuantEffort::kFast) stays within the variant's bounds and near
-    // the full search: at most 15 % more KL against F32.
+    // rounding differs slightly). Not for deepseek2: its GGUF stores W_UK/W_UV split and re-laid
+    // out (attn_k_b, attn_v_b), quantized apart from the HF directory's kv_b_proj.
+    if (c.arch != "deepseek2") {
+      Loaded hq = Load(dir, qtype, kernels::QuantEffort::kBest);
+      ASSERT_TRUE(hq.engine);
+      EXPECT_EQ(hq.model->layers()[0].wq.type, qtype);
+      auto rq = ComputePerplexity(*hq.engine, q.engine.get(), text_ids, ctx);
+      ASSERT_TRUE(rq.ok()) << rq.status().message();
+      EXPECT_LT(rq->kl_mean, 1e-6) << "HF --quantize " << variant << " differs from the GGUF " << variant;
+    }
+    // The default on-load search (QuantEffort::kFast) stays within the variant's bounds and, where
+    // the HF and GGUF weights are laid out alike (not deepseek2, see above), near the full search:
+    // at most 15 % more KL against F32.
     Loaded fq = Load(dir, qtype, kernels::QuantEffort::kFast);
     ASSERT_TRUE(fq.engine);
     auto rf = ComputePerplexity(*fq.engine, base.engine.get(), text_ids, ctx);
     ASSERT_TRUE(rf.ok()) << rf.status().message();
     EXPECT_GE(rf->top1_agreement, min_top1);
-    EXPECT_LE(rf->kl_mean, std::min(max_kl, r->kl_mean * 1.15)) << "fast on-load " << variant << " vs GGUF " << r->kl_mean;
+    EXPECT_LE(rf->kl_mean, c.arch == "deepseek2" ? max_kl : std::min(max_kl, r->kl_mean * 1.15))
+        << "fast on-load " << variant << " vs GGUF " << r->kl_mean;
     std::printf("%s-%s %s fast on-load: KL %.3g, top-1 agreement %.4f\n", c.arch.c_str(), c.preset.c_str(),
                 variant.c_str(), rf->kl_mean, rf->top1_agreement);
     RecordProperty(variant + "_top1_agreement", std::to_string(r->top1_agreement));

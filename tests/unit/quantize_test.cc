@@ -132,6 +132,20 @@ TEST(QuantizeTest, FastEffortNoWorseThanLlamaCpp) {
   }
 }
 
+// llama-quantize's tensor_type_fallback: K-quants whose blocks do not divide the rows step down to
+// a 32-element type, then to F16.
+TEST(QuantizeTest, FallbackTypeForRowLength) {
+  EXPECT_EQ(QuantTypeForRowLength(DType::kQ4_K, 2048), DType::kQ4_K);
+  EXPECT_EQ(QuantTypeForRowLength(DType::kQ4_K, 10944), DType::kQ5_0);  // V2-Lite's dense FFN
+  EXPECT_EQ(QuantTypeForRowLength(DType::kQ4_K, 1408), DType::kQ5_0);   // V2-Lite's experts
+  EXPECT_EQ(QuantTypeForRowLength(DType::kQ6_K, 1408), DType::kQ8_0);
+  EXPECT_EQ(QuantTypeForRowLength(DType::kQ5_K, 96), DType::kQ5_1);
+  EXPECT_EQ(QuantTypeForRowLength(DType::kQ4_K, 48), DType::kF16);
+  EXPECT_EQ(QuantTypeForRowLength(DType::kQ8_0, 64), DType::kQ8_0);
+  EXPECT_EQ(QuantTypeForRowLength(DType::kQ8_0, 48), DType::kF16);
+  EXPECT_EQ(QuantTypeForRowLength(DType::kF16, 7), DType::kF16);
+}
+
 // All-zero and constant rows are represented (almost) exactly: zero exactly, a constant c within
 // the fp16 rounding of the one or two scale fields that encode it (2^-11 each, plus the f32
 // products: 2^-9 |c| covers it). The constants are large enough (|c| >= 0.37) for every type's

@@ -174,6 +174,10 @@ void RegisterBench(CLI::App& app, CommandRegistry& registry) {
   cmd->add_option("-t,--threads", opt->model.threads, "threads (default: all cores)");
   cmd->add_option("--kv-type", opt->model.kv_type, "KV cache element type: f16 (half the memory) or f32")->capture_default_str();
   cmd->add_option("--quantize", opt->model.quantize, "quantize an HF model while loading: q8_0 or q4_k");
+  cmd->add_option("--mla", opt->model.mla,
+                  "deepseek2 attention: auto (absorbed for decode and short batches, decompressed for long "
+                  "prefills), absorbed or decompressed (to measure either form)")
+      ->capture_default_str();
   cmd->add_flag("--json", opt->json, "print one JSON object");
   cmd->callback([opt, &registry] {
     if (opt->prompt + opt->gen == 0) {

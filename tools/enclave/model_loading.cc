@@ -60,6 +60,15 @@ Result<LoadedModel> LoadModelForCli(const CliModelOptions& o) {
   } else {
     return InvalidArgumentError(fmt::format("--kv-type '{}' is not one of f16, f32", o.kv_type));
   }
+  if (o.mla == "auto") {
+    eo.mla_form = MlaForm::kAuto;
+  } else if (o.mla == "absorbed") {
+    eo.mla_form = MlaForm::kAbsorbed;
+  } else if (o.mla == "decompressed") {
+    eo.mla_form = MlaForm::kDecompressed;
+  } else {
+    return InvalidArgumentError(fmt::format("--mla '{}' is not one of auto, absorbed, decompressed", o.mla));
+  }
   // The pool used for quantizing while loading is the engine's own, created after the model; a
   // temporary one does the quantization.
   std::unique_ptr<ThreadPool> load_pool;

@@ -17,6 +17,7 @@ struct CliModelOptions {
   int threads = 0;
   int64_t context = 4096;
   std::string kv_type = "f16";  // "f16" or "f32"
+  std::string mla = "auto";     // deepseek2 attention form: "auto", "absorbed" or "decompressed"
   bool quiet = false;    // no progress bar or summary
 };
 
