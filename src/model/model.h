@@ -7,6 +7,7 @@
 // must be converted (norms stored as F16, on-load quantization) live in buffers the Model owns.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -88,6 +89,12 @@ class Model {
 
   const ModelConfig& config() const { return config_; }
   const tokenizer::Tokenizer& tokenizer() const { return *tokenizer_; }
+  // Token ids generation may produce: the logits' first n_vocab entries, but no more than the
+  // tokenizer knows (HF configs often pad vocab_size past the tokenizer's last token: a sampled
+  // padding id could not be turned into text).
+  int32_t n_sampleable() const {
+    return static_cast<int32_t>(std::min<int64_t>(config_.n_vocab, static_cast<int64_t>(tokenizer_->vocab_size())));
+  }
   // The model's own chat template ("" when it has none).
   const std::string& chat_template() const { return tokenizer_->chat_template(); }
 

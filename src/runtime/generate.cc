@@ -51,7 +51,7 @@ Result<GenerateResult> Generate(Engine& engine, const GenerateRequest& r, runtim
   tokenizer::StreamDecoder decoder(tokenizer, /*skip_special=*/true);
   int64_t pos = end;
   while (true) {
-    ASSIGN_OR_RETURN(runtime::SampledToken tok, sampler.Sample(logits));
+    ASSIGN_OR_RETURN(runtime::SampledToken tok, sampler.Sample(logits.first(engine.model().n_sampleable())));
     sampler.Accept(tok.id);
     out.tokens.push_back(tok.id);
     ASSIGN_OR_RETURN(std::string piece, decoder.Push(tok.id));

@@ -533,8 +533,12 @@ Status Synthesize(const SynthOptions& o) {
   const fs::path dir(o.out_dir);
 
   ASSIGN_OR_RETURN(SynthTokenizer tok, BuildSynthTokenizer(std::string(p->arch)));
-  const int64_t vocab_size = p->vocab_size > 0 ? p->vocab_size : static_cast<int64_t>(tok.size());
-  if (vocab_size < static_cast<int64_t>(tok.size())) return InternalError("preset vocab smaller than its tokenizer");
+  const int64_t vocab_size =
+      o.vocab_size > 0 ? o.vocab_size : p->vocab_size > 0 ? p->vocab_size : static_cast<int64_t>(tok.size());
+  if (vocab_size < static_cast<int64_t>(tok.size())) {
+    return InvalidArgumentError(fmt::format("--vocab-size {} is smaller than the synthetic tokenizer's {} tokens",
+                                            vocab_size, tok.size()));
+  }
   const std::string model_name = fmt::format("enclave-synth {} {} seed {}", p->arch, p->name, o.seed);
 
   ThreadPool pool(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));

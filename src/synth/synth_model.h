@@ -27,6 +27,9 @@ struct SynthOptions {
   // give peaked output distributions, e.g. for testing quantized variants by top-1 agreement.
   double std = 0.02;
   bool force = false;              // write into an existing non-empty directory
+  // Rows of the embedding and output matrices; 0: the preset's (its tokenizer's size for tiny
+  // presets). Larger than the tokenizer gives padding ids, as many HF checkpoints have.
+  int64_t vocab_size = 0;
   // Benchmarks only: GGUF variants with random (valid, finite) quantized blocks instead of
   // quantized random floats, and no HF directory. Minutes instead of hours for big presets; the
   // model computes noise, at exactly the speed of a real one of that shape and type.

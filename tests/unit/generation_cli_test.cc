@@ -66,6 +66,32 @@ TEST_F(GenerationCliTest, RunPrintsTheGreedyContinuationOfTransformers) {
   }
 }
 
+// A vocabulary padded past the tokenizer (vocab_size 2048, 512 tokens; large weights so that the
+// 1536 padding ids win the argmax almost everywhere): generation only ever picks ids the tokenizer
+// can turn into text, from the HF directory and from the GGUF file.
+TEST(GenerationPaddedVocabTest, NeverSamplesPaddingIds) {
+  const std::string dir = (fs::temp_directory_path() / ("enclave_gen_pad_" + std::to_string(getpid()))).string();
+  synth::SynthOptions o;
+  o.arch = "qwen2";
+  o.preset = "tiny";
+  o.out_dir = dir;
+  o.gguf = {"f32"};
+  o.vocab_size = 2048;
+  o.std = 0.2;
+  o.force = true;
+  ASSERT_TRUE(synth::Synthesize(o).ok());
+  for (const std::string& model : {dir, dir + "/gguf/model-f32.gguf"}) {
+    for (const char* temp : {"0", "1.5"}) {
+      const auto r = testing::RunCli("run -m " + Quote(model) + " -p 'hello world' --temp " + temp +
+                                     " --seed 3 -n 24 -t 2 2>&1");
+      EXPECT_EQ(r.exit_code, 0) << model << " --temp " << temp << ": " << r.out;
+      EXPECT_EQ(r.out.find("outside the vocabulary"), std::string::npos) << r.out;
+    }
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
 TEST_F(GenerationCliTest, BenchJsonHasTheContractFields) {
   const auto r = testing::RunCli("bench -m " + Quote(*dir_ + "/gguf/model-f32.gguf") + " -p 32 -n 8 -r 1 -t 2 --json 2>/dev/null");
   ASSERT_EQ(r.exit_code, 0);

@@ -86,7 +86,7 @@ int RunPrompt(const RunOptions& o, LoadedModel& m) {
   auto ids = tok.Encode(text, /*add_special=*/true);
   if (!ids.ok()) return Fail(ids.status().message());
   const runtime::SamplingParams params = ToParams(o);
-  auto sampler = runtime::Sampler::Create(params, m.model->config().n_vocab);
+  auto sampler = runtime::Sampler::Create(params, m.model->n_sampleable());
   if (!sampler.ok()) return Fail(sampler.status().message());
   sampler->AcceptPrompt(*ids);
   const std::vector<int32_t> eog = EndOfGenerationTokens(tok);
@@ -138,7 +138,7 @@ int RunChat(const RunOptions& o, LoadedModel& m) {
     if (common == ids->size()) --common;  // at least one token must run to get logits
     m.engine->kv().Truncate(0, static_cast<int64_t>(common));
     cached.resize(common);
-    auto sampler = runtime::Sampler::Create(params, m.model->config().n_vocab);
+    auto sampler = runtime::Sampler::Create(params, m.model->n_sampleable());
     if (!sampler.ok()) return Fail(sampler.status().message());
     runtime::StopCriteria stop(params, eog);
     GenerateRequest req;

@@ -59,6 +59,10 @@ void RegisterSynth(CLI::App& app, CommandRegistry& registry) {
   cmd->add_option("--gguf", opt->gguf, "GGUF variants to write: f32,f16,q8_0,q4_k,q4_k_m or none (default f32,f16,q8_0,q4_k for tiny presets, q4_k_m for big). q4_k: Q4_K with the output in Q6_K; q4_k_m: llama-quantize's Q4_K_M mix (also attn_v/ffn_down in Q6_K in a third of the layers)")
       ->delimiter(',');
   cmd->add_option("--chat-template", opt->chat_template_path, "Jinja chat template file for tokenizer_config.json and GGUF");
+  cmd->add_option("--vocab-size", opt->vocab_size,
+                  "rows of the embedding and output matrices (default: the preset's); more than the tokenizer's "
+                  "tokens gives padding ids, as many HF checkpoints have")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 22));
   cmd->add_option("--std", opt->std, "standard deviation of weights and biases (default 0.02)")->check(CLI::Range(1e-6, 10.0));
   cmd->add_flag("--speed-only", opt->speed_only,
                 "benchmarks only: write just the GGUF variants, with random quantized blocks instead of quantizing "
