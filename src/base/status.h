@@ -18,6 +18,9 @@ enum class StatusCode {
   kIoError,           // the OS refused a read, write or map
   kOutOfRange,        // a value outside the bounds we accept
   kInternal,          // a broken invariant in our own code
+  kResourceExhausted, // a limit was reached (queue full, KV cache full); retrying later may work
+  kUnavailable,       // the service is not taking work (draining, shutting down)
+  kCancelled,         // the caller went away or gave up
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -51,6 +54,9 @@ inline Status UnsupportedError(std::string m) { return {StatusCode::kUnsupported
 inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
 inline Status OutOfRangeError(std::string m) { return {StatusCode::kOutOfRange, std::move(m)}; }
 inline Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status ResourceExhaustedError(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
+inline Status UnavailableError(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+inline Status CancelledError(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
 
 // Result<T> holds either a value or a non-OK Status.
 template <typename T>

@@ -19,5 +19,6 @@ void RegisterPerplexity(CLI::App& app, CommandRegistry& registry);
 void RegisterRun(CLI::App& app, CommandRegistry& registry);
 void RegisterBench(CLI::App& app, CommandRegistry& registry);
 void RegisterSynth(CLI::App& app, CommandRegistry& registry);
+void RegisterServe(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace enclave::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   enclave::cli::RegisterRun(app, registry);
   enclave::cli::RegisterBench(app, registry);
   enclave::cli::RegisterSynth(app, registry);
+  enclave::cli::RegisterServe(app, registry);
 
   try {
     app.parse(argc, argv);

@@ -53,6 +53,7 @@ Result<LoadedModel> LoadModelForCli(const CliModelOptions& o) {
   EngineOptions eo;
   eo.threads = o.threads;
   eo.context = o.context;
+  eo.kv_tokens = o.kv_tokens;
   if (o.kv_type == "f16") {
     eo.kv_type = DType::kF16;
   } else if (o.kv_type == "f32") {

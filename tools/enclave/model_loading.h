@@ -16,6 +16,7 @@ struct CliModelOptions {
   std::string quantize;  // "", "q8_0" or "q4_k"
   int threads = 0;
   int64_t context = 4096;
+  int64_t kv_tokens = 0;  // KV pool size over all sequences; 0: `context`
   std::string kv_type = "f16";  // "f16" or "f32"
   std::string mla = "auto";     // deepseek2 attention form: "auto", "absorbed" or "decompressed"
   bool quiet = false;    // no progress bar or summary

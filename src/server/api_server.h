@@ -1,0 +1,55 @@
+// The OpenAI-compatible API over one loaded model: routes, request handling, streaming, metrics and
+// the JSON-lines access log, on top of HttpServer (transport) and Scheduler (continuous batching).
+//
+//   GET  /health               liveness: 200 {"status":"ok"} while the process serves HTTP
+//   GET  /ready                readiness: 200 when the model is loaded and not draining, else 503
+//   GET  /metrics              Prometheus text format
+//   GET  /v1/models            the one model
+//   POST /v1/chat/completions  chat (the model's template), streamed (SSE) or not
+//   POST /v1/completions       raw prompt, streamed or not
+#pragma once
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "base/status.h"
+#include "model/model.h"
+#include "runtime/engine.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "server/scheduler.h"
+
+namespace enclave::server {
+
+struct ApiServerOptions {
+  HttpServerOptions http;
+  SchedulerOptions scheduler;
+  std::string model_id;       // the name /v1/models lists and requests must use
+  std::string chat_template;  // Jinja source used for chat requests
+  std::string access_log;     // path of the JSON-lines access log; "" = none, "-" = stderr
+  int64_t context = 0;        // set by Start: the engine's context (longest prompt + completion)
+};
+
+class ApiServer {
+ public:
+  static Result<std::unique_ptr<ApiServer>> Start(const Model& model, Engine& engine, const ApiServerOptions& options);
+  ~ApiServer();
+
+  uint16_t port() const { return http_->port(); }
+  // Graceful shutdown: stop admitting (ready turns 503, new requests get 503), wait up to
+  // `deadline_s` for running requests to finish, then stop. Returns true when all finished.
+  bool Shutdown(double deadline_s);
+
+  class Handlers;
+
+ private:
+  ApiServer() = default;
+  std::unique_ptr<Handlers> handlers_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<HttpServer> http_;
+};
+
+}  // namespace enclave::server

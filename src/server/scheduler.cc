@@ -1,0 +1,330 @@
+#include "server/scheduler.h"
+
+#include <algorithm>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "runtime/generate.h"
+#include "tokenizer/tokenizer.h"
+
+namespace enclave::server {
+
+using Clock = std::chrono::steady_clock;
+
+struct Scheduler::Choice {
+  int32_t seq = 0;
+  std::optional<runtime::Sampler> sampler;
+  std::unique_ptr<runtime::StopCriteria> stop;
+  std::unique_ptr<tokenizer::StreamDecoder> decoder;
+  int32_t last = -1;   // the sampled token the next step runs
+  int64_t length = 0;  // tokens in the KV cache
+  bool finished = false;
+};
+
+struct Scheduler::Active {
+  std::shared_ptr<GenerationJob> job;
+  std::vector<Choice> choices;
+  int64_t prefilled = 0;  // prompt tokens run so far (on choice 0's sequence)
+  bool sampling = false;  // the prompt is done; choices generate
+  bool done = false;
+  JobUsage usage;
+};
+
+Scheduler::Scheduler(Engine& engine, const SchedulerOptions& options, Observer observer)
+    : engine_(engine), options_(options), observer_(std::move(observer)),
+      eog_(EndOfGenerationTokens(engine.model().tokenizer())) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Scheduler::~Scheduler() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+Status Scheduler::Submit(std::shared_ptr<GenerationJob> job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (draining_ || stopping_) return UnavailableError("the server is shutting down and takes no new requests");
+    if (static_cast<int>(queue_.size()) >= options_.max_queue) {
+      return ResourceExhaustedError(fmt::format("the request queue is full ({} waiting); retry later", queue_.size()));
+    }
+    job->submitted = Clock::now();
+    queue_.push_back(std::move(job));
+  }
+  wake_.notify_all();
+  return Status::Ok();
+}
+
+void Scheduler::Drain() {
+  std::lock_guard<std::mutex> lock(mu_);
+  draining_ = true;
+}
+
+bool Scheduler::Idle() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.empty() && running_.load() == 0;
+}
+
+SchedulerStats Scheduler::stats() const {
+  SchedulerStats s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s.waiting = static_cast<int64_t>(queue_.size());
+  }
+  s.running = running_.load();
+  s.kv_blocks_used = kv_used_.load();
+  s.kv_blocks_total = engine_.kv().n_blocks();
+  s.steps = steps_.load();
+  s.prompt_tokens = prompt_tokens_.load();
+  s.generated_tokens = generated_tokens_.load();
+  s.preempted = preempted_.load();
+  return s;
+}
+
+void Scheduler::Loop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !active_.empty(); });
+      if (stopping_) break;
+    }
+    Step();
+  }
+  for (auto& a : active_) {
+    if (!a->done) EndJob(*a, UnavailableError("the server stopped before the request finished"));
+  }
+  active_.clear();
+  std::deque<std::shared_ptr<GenerationJob>> left;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    left.swap(queue_);
+  }
+  for (auto& job : left) {
+    if (job->on_done) job->on_done(UnavailableError("the server stopped before the request started"), {});
+  }
+  running_.store(0);
+}
+
+void Scheduler::Admit() {
+  KvCache& kv = engine_.kv();
+  const int64_t bt = kv.block_tokens();
+  for (;;) {
+    std::shared_ptr<GenerationJob> job;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (queue_.empty() || static_cast<int>(active_.size()) >= options_.max_running) return;
+      job = queue_.front();
+      // Blocks for the prompt and its first token, and one per extra choice (each copies the
+      // prompt's last, shared block when it first writes).
+      const int64_t need = (static_cast<int64_t>(job->prompt.size()) + bt) / bt + job->params.n - 1;
+      if (need > kv.n_blocks()) {
+        queue_.pop_front();
+        if (job->on_done) {
+          job->on_done(ResourceExhaustedError(fmt::format("the prompt needs {} KV blocks but the pool has only {}; "
+                                                          "raise the KV pool size",
+                                                          need, kv.n_blocks())),
+                       {});
+        }
+        continue;
+      }
+      if (need > kv.free_blocks()) return;  // wait for running requests to free some
+      queue_.pop_front();
+    }
+    if (observer_.on_admit) observer_.on_admit(std::chrono::duration<double>(Clock::now() - job->submitted).count());
+    auto a = std::make_unique<Active>();
+    a->job = job;
+    a->usage.prompt_tokens = static_cast<int64_t>(job->prompt.size());
+    const Model& model = engine_.model();
+    for (int k = 0; k < job->params.n; ++k) {
+      Choice c;
+      c.seq = next_seq_++;
+      if (next_seq_ == std::numeric_limits<int32_t>::max()) next_seq_ = 1;
+      auto sampler = runtime::Sampler::Create(job->params, model.n_sampleable(), k);
+      if (!sampler.ok()) {
+        if (job->on_done) job->on_done(sampler.status(), a->usage);
+        a.reset();
+        break;
+      }
+      c.sampler.emplace(std::move(*sampler));
+      c.sampler->AcceptPrompt(job->prompt);
+      c.stop = std::make_unique<runtime::StopCriteria>(job->params, eog_);
+      c.decoder = std::make_unique<tokenizer::StreamDecoder>(model.tokenizer(), /*skip_special=*/true);
+      a->choices.push_back(std::move(c));
+    }
+    if (a) active_.push_back(std::move(a));
+  }
+}
+
+void Scheduler::Finish(Active& a, size_t k, runtime::FinishReason reason) {
+  Choice& c = a.choices[k];
+  if (c.finished) return;
+  c.finished = true;
+  engine_.kv().Free(c.seq);
+  ChoiceDelta d;
+  d.choice = static_cast<int>(k);
+  d.text = c.stop->EndOfContext().emit;  // releases held text, if any (a no-op after a stop)
+  d.finish = reason;
+  if (a.job->on_delta) a.job->on_delta(d);
+  if (std::all_of(a.choices.begin(), a.choices.end(), [](const Choice& x) { return x.finished; })) {
+    EndJob(a, Status::Ok());
+  }
+}
+
+void Scheduler::EndJob(Active& a, const Status& status) {
+  if (a.done) return;
+  a.done = true;
+  for (Choice& c : a.choices) {
+    if (engine_.kv().Has(c.seq)) engine_.kv().Free(c.seq);
+    c.finished = true;
+  }
+  if (a.job->on_done) a.job->on_done(status, a.usage);
+}
+
+void Scheduler::Step() {
+  // Requests whose client left: drop them and free their KV before anything runs.
+  for (auto& a : active_) {
+    if (a->job->cancelled && a->job->cancelled()) EndJob(*a, CancelledError("the client closed the connection"));
+  }
+  std::erase_if(active_, [](const std::unique_ptr<Active>& a) { return a->done; });
+  Admit();
+  running_.store(static_cast<int64_t>(active_.size()));
+  if (active_.empty()) return;
+
+  // The batch: one token per generating choice, then prompt chunks within the budget, oldest first.
+  struct Row {
+    Active* a;
+    int choice;  // -1: the prompt's last token (all choices sample from it)
+  };
+  Batch batch;
+  std::vector<Row> rows;
+  for (auto& a : active_) {
+    if (!a->sampling) continue;
+    for (size_t k = 0; k < a->choices.size(); ++k) {
+      const Choice& c = a->choices[k];
+      if (c.finished) continue;
+      batch.Add(c.last, static_cast<int32_t>(c.length), c.seq, true);
+      rows.push_back({a.get(), static_cast<int>(k)});
+    }
+  }
+  int64_t budget = options_.step_tokens;
+  std::vector<std::pair<Active*, int64_t>> chunks;
+  for (auto& a : active_) {
+    if (a->sampling || budget <= 0) continue;
+    const int64_t total = static_cast<int64_t>(a->job->prompt.size());
+    const int64_t take = std::min(total - a->prefilled, budget);
+    for (int64_t i = a->prefilled; i < a->prefilled + take; ++i) {
+      batch.Add(a->job->prompt[i], static_cast<int32_t>(i), a->choices[0].seq, i + 1 == total);
+    }
+    if (a->prefilled + take == total) rows.push_back({a.get(), -1});
+    chunks.emplace_back(a.get(), take);
+    budget -= take;
+  }
+  if (batch.size() == 0) return;
+
+  auto logits = engine_.Forward(batch);
+  if (!logits.ok()) {
+    if (logits.status().code() == StatusCode::kOutOfRange && engine_.kv().free_blocks() < engine_.kv().n_blocks()) {
+      // The KV pool is full: end the most recently admitted request (its output so far stands,
+      // finish_reason "length") so the others continue, and run the step again without it.
+      Active& victim = *active_.back();
+      ++preempted_;
+      for (size_t k = 0; k < victim.choices.size(); ++k) Finish(victim, k, runtime::FinishReason::kLength);
+      EndJob(victim, Status::Ok());
+      return;
+    }
+    // Anything else is a bug or a request the engine cannot run: fail the requests of this batch.
+    for (auto& a : active_) EndJob(*a, logits.status());
+    return;
+  }
+  ++steps_;
+  if (observer_.on_step) observer_.on_step(batch.size(), static_cast<int64_t>(rows.size()));
+  for (const auto& [a, take] : chunks) {
+    a->prefilled += take;
+    prompt_tokens_ += static_cast<uint64_t>(take);
+  }
+
+  const Model& model = engine_.model();
+  const size_t V = static_cast<size_t>(model.config().n_vocab);
+  const auto now = Clock::now();
+  for (size_t r = 0; r < rows.size(); ++r) {
+    Active& a = *rows[r].a;
+    if (a.done) continue;
+    const std::span<const float> row = logits->subspan(r * V, V).first(model.n_sampleable());
+    std::vector<int> choices;
+    if (rows[r].choice >= 0) {
+      Choice& c = a.choices[rows[r].choice];
+      c.length += 1;  // the token this row ran is now cached
+      choices.push_back(rows[r].choice);
+    } else {
+      a.sampling = true;
+      const int64_t n_prompt = static_cast<int64_t>(a.job->prompt.size());
+      a.choices[0].length = n_prompt;
+      for (size_t k = 1; k < a.choices.size(); ++k) {
+        const Status st = engine_.kv().Fork(a.choices[0].seq, a.choices[k].seq, n_prompt);
+        if (!st.ok()) {
+          EndJob(a, st);
+          break;
+        }
+        a.choices[k].length = n_prompt;
+      }
+      for (size_t k = 0; k < a.choices.size(); ++k) choices.push_back(static_cast<int>(k));
+      a.job->first_token = now;
+    }
+    for (int k : choices) {
+      if (a.done) break;
+      Choice& c = a.choices[k];
+      auto tok = c.sampler->Sample(row);
+      if (!tok.ok()) {
+        EndJob(a, tok.status());
+        break;
+      }
+      c.sampler->Accept(tok->id);
+      ++generated_tokens_;
+      ++a.usage.completion_tokens;
+      auto piece = c.decoder->Push(tok->id);
+      if (!piece.ok()) {
+        EndJob(a, piece.status());
+        break;
+      }
+      runtime::StopCriteria::Step step = c.stop->OnToken(tok->id, *piece);
+      c.last = tok->id;
+      ChoiceDelta d;
+      d.choice = k;
+      d.text = std::move(step.emit);
+      d.token_texts.push_back(*piece);
+      d.tokens.push_back(std::move(*tok));
+      if (!step.finish && c.length + 1 >= engine_.context()) {  // the next token would not fit
+        d.text += c.stop->EndOfContext().emit;
+        step.finish = runtime::FinishReason::kLength;
+      }
+      if (step.finish) {
+        c.finished = true;
+        engine_.kv().Free(c.seq);
+        d.finish = step.finish;
+      }
+      if (a.job->on_delta) a.job->on_delta(d);
+      if (std::all_of(a.choices.begin(), a.choices.end(), [](const Choice& x) { return x.finished; })) {
+        EndJob(a, Status::Ok());
+      }
+    }
+  }
+  std::erase_if(active_, [](const std::unique_ptr<Active>& a) { return a->done; });
+  running_.store(static_cast<int64_t>(active_.size()));
+  kv_used_.store(engine_.kv().n_blocks() - engine_.kv().free_blocks());
+  if (const auto counts = engine_.expert_counts(); !counts.empty()) {
+    std::lock_guard<std::mutex> lock(counts_mu_);
+    expert_counts_.assign(counts.begin(), counts.end());
+  }
+}
+
+std::vector<uint64_t> Scheduler::expert_counts() const {
+  std::lock_guard<std::mutex> lock(counts_mu_);
+  return expert_counts_;
+}
+
+}  // namespace enclave::server

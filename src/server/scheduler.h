@@ -1,0 +1,128 @@
+// Continuous batching: one thread owns the Engine and runs a step loop. Each step batches one
+// token of every running sequence (decode) with prompt chunks of admitted requests (prefill) up
+// to a token budget, so a long prompt never stalls running decodes for more than one budget's
+// worth of compute. Requests join and leave the running set between steps.
+//
+// A request with n choices prefills its prompt once; the other choices then fork the prompt's KV
+// blocks (no copy) and sample from the same logits with their own samplers.
+//
+// Admission: a bounded queue (Submit fails with kResourceExhausted when full, kUnavailable while
+// draining) and a KV check (a prompt is admitted when the pool has blocks for it). When the pool
+// runs out mid-generation, the most recently admitted request is ended cleanly (finish_reason
+// "length", its KV freed) so the others continue; the engine never sees a batch it cannot place.
+// A cancelled request (client gone) is dropped at the next step and its KV freed at once.
+//
+// Callbacks run on the scheduler thread and must not block.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/status.h"
+#include "runtime/engine.h"
+#include "runtime/sampler.h"
+#include "runtime/stop_matcher.h"
+
+namespace enclave::server {
+
+// New output of one choice.
+struct ChoiceDelta {
+  int choice = 0;
+  std::string text;                                // may be empty (e.g. text held back by a stop check)
+  std::vector<runtime::SampledToken> tokens;       // the tokens this delta covers (logprobs when asked)
+  std::vector<std::string> token_texts;            // their text pieces, for logprobs
+  std::optional<runtime::FinishReason> finish;     // set on the choice's last delta
+};
+
+struct JobUsage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;  // all choices
+  int64_t cached_tokens = 0;      // prompt tokens whose KV was reused (prefix cache)
+};
+
+struct GenerationJob {
+  std::vector<int32_t> prompt;
+  runtime::SamplingParams params;  // validated; params.n choices
+  std::function<void(const ChoiceDelta&)> on_delta;
+  // Called once at the end: OK, or the error that ended the request (the deltas sent so far stand).
+  std::function<void(const Status&, const JobUsage&)> on_done;
+  std::function<bool()> cancelled;  // polled each step; may be empty
+  // Set by the scheduler.
+  std::chrono::steady_clock::time_point submitted, first_token;
+};
+
+struct SchedulerOptions {
+  int max_running = 16;         // requests generating at once
+  int max_queue = 256;          // requests waiting beyond those
+  int64_t step_tokens = 512;    // prompt tokens per step (the chunked-prefill budget)
+};
+
+struct SchedulerStats {
+  int64_t running = 0, waiting = 0;
+  int64_t kv_blocks_used = 0, kv_blocks_total = 0;
+  uint64_t steps = 0, prompt_tokens = 0, generated_tokens = 0, preempted = 0;
+};
+
+class Scheduler {
+ public:
+  // Events of interest to metrics, called on the scheduler thread.
+  struct Observer {
+    std::function<void(int64_t batch_tokens, int64_t sequences)> on_step;
+    std::function<void(double queue_seconds)> on_admit;
+  };
+
+  Scheduler(Engine& engine, const SchedulerOptions& options, Observer observer = {});
+  ~Scheduler();  // stops the loop; requests still queued or running get kUnavailable
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  Status Submit(std::shared_ptr<GenerationJob> job);
+  // Stop admitting (Submit then fails with kUnavailable); running and queued work continues.
+  void Drain();
+  // Nothing queued or running.
+  bool Idle() const;
+  SchedulerStats stats() const;
+  // MoE models: the engine's expert-selection counters as of the last step ([layer][expert]).
+  std::vector<uint64_t> expert_counts() const;
+
+ private:
+  struct Choice;
+  struct Active;
+  void Loop();
+  void Step();
+  void Admit();
+  void Finish(Active& a, size_t choice, runtime::FinishReason reason);
+  void EndJob(Active& a, const Status& status);
+
+  Engine& engine_;
+  const SchedulerOptions options_;
+  Observer observer_;
+  std::vector<int32_t> eog_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::shared_ptr<GenerationJob>> queue_;
+  bool draining_ = false, stopping_ = false;
+
+  // Scheduler thread only.
+  std::vector<std::unique_ptr<Active>> active_;
+  int32_t next_seq_ = 1;
+
+  std::atomic<int64_t> running_{0};
+  std::atomic<uint64_t> steps_{0}, prompt_tokens_{0}, generated_tokens_{0}, preempted_{0};
+  std::atomic<int64_t> kv_used_{0};
+  mutable std::mutex counts_mu_;
+  std::vector<uint64_t> expert_counts_;
+  std::thread thread_;
+};
+
+}  // namespace enclave::server
