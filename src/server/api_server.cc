@@ -20,6 +20,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// Model output can hold invalid UTF-8 (a byte-level token cut out of a character): it is written as
+// U+FFFD rather than failing the response.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
 std::string RandomId(const char* prefix) {
@@ -96,12 +100,12 @@ class ApiServer::Handlers {
       if (req.method != "GET") return finish(405, "application/json", MethodError(req.method), "/v1/models");
       json m{{"id", options_.model_id}, {"object", "model"}, {"created", created_}, {"owned_by", "enclave"}};
       if (path == "/v1/models") {
-        return finish(200, "application/json", json{{"object", "list"}, {"data", json::array({m})}}.dump(), path);
+        return finish(200, "application/json", Dump(json{{"object", "list"}, {"data", json::array({m})}}), path);
       }
       if (path.substr(11) != options_.model_id) {
         return finish(404, "application/json", ModelNotFound(path.substr(11)).Body(), "/v1/models");
       }
-      return finish(200, "application/json", m.dump(), "/v1/models");
+      return finish(200, "application/json", Dump(m), "/v1/models");
     }
     if (path == "/v1/chat/completions" || path == "/v1/completions") {
       if (req.method != "POST") return finish(405, "application/json", MethodError(req.method), path);
@@ -171,7 +175,7 @@ class ApiServer::Handlers {
               {"completion_tokens", completion_tokens},
               {"remote", req.remote_address}};
     std::lock_guard<std::mutex> lock(log_mu_);
-    std::fputs((line.dump() + "\n").c_str(), log_);
+    std::fputs((Dump(line) + "\n").c_str(), log_);
     std::fflush(log_);
   }
 
@@ -364,7 +368,7 @@ class ApiServer::Handlers {
     choice["finish_reason"] = d.finish ? json(runtime::FinishReasonName(*d.finish)) : json(nullptr);
     chunk["choices"] = json::array({choice});
     if (s.request.include_usage) chunk["usage"] = nullptr;
-    s.responder->SendEvent(chunk.dump());
+    s.responder->SendEvent(Dump(chunk));
   }
 
   static json Usage(const JobUsage& u) {
@@ -392,7 +396,7 @@ class ApiServer::Handlers {
         json chunk = ChunkBase(s);
         chunk["choices"] = json::array();
         chunk["usage"] = Usage(usage);
-        s.responder->SendEvent(chunk.dump());
+        s.responder->SendEvent(Dump(chunk));
       }
       s.responder->SendEvent("[DONE]");
       s.responder->EndStream();
@@ -434,7 +438,7 @@ class ApiServer::Handlers {
     }
     body["choices"] = choices;
     body["usage"] = Usage(usage);
-    s.responder->Send(200, "application/json", body.dump());
+    s.responder->Send(200, "application/json", Dump(body));
     Done(s.route, req, 200, s.arrived, usage.prompt_tokens, usage.completion_tokens, s.id);
   }
 

@@ -16,7 +16,7 @@ std::string ApiError::Body() const {
   e["type"] = type;
   e["param"] = param.empty() ? json(nullptr) : json(param);
   e["code"] = code.empty() ? json(nullptr) : json(code);
-  return json{{"error", e}}.dump();
+  return json{{"error", e}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 namespace {

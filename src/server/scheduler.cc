@@ -193,7 +193,10 @@ void Scheduler::Step() {
   std::erase_if(active_, [](const std::unique_ptr<Active>& a) { return a->done; });
   Admit();
   running_.store(static_cast<int64_t>(active_.size()));
-  if (active_.empty()) return;
+  if (active_.empty()) {
+    kv_used_.store(engine_.kv().n_blocks() - engine_.kv().free_blocks());
+    return;
+  }
 
   // The batch: one token per generating choice, then prompt chunks within the budget, oldest first.
   struct Row {
