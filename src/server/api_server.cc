@@ -146,6 +146,8 @@ class ApiServer::Handlers {
       g.waiting = s.waiting;
       g.kv_blocks_used = s.kv_blocks_used;
       g.kv_blocks_total = s.kv_blocks_total;
+      g.cached_prompt_tokens = s.cached_prompt_tokens;
+      g.prefix_cache_entries = s.prefix_cache_entries;
       g.expert_counts = scheduler_->expert_counts();
       g.n_experts = model_.config().moe.n_experts;
     }

@@ -71,6 +71,11 @@ std::string Metrics::Render(const ServerGauges& g) const {
   };
   counter("enclave_prompt_tokens_total", "Prompt tokens of finished requests.", prompt_tokens_.load());
   counter("enclave_generation_tokens_total", "Tokens generated for finished requests.", generated_tokens_.load());
+  counter("enclave_prompt_tokens_cached_total",
+          "Prompt tokens whose KV came from the prefix cache (hit ratio: this over enclave_prompt_tokens_total).",
+          g.cached_prompt_tokens);
+  gauge("enclave_prefix_cache_entries", "Finished sequences kept for prefix reuse.",
+        static_cast<double>(g.prefix_cache_entries));
   gauge("enclave_requests_running", "Requests generating now.", static_cast<double>(g.running));
   gauge("enclave_requests_waiting", "Requests queued for admission.", static_cast<double>(g.waiting));
   gauge("enclave_kv_blocks_used", "KV cache blocks in use.", static_cast<double>(g.kv_blocks_used));

@@ -29,6 +29,8 @@ class Histogram {
 struct ServerGauges {
   int64_t running = 0, waiting = 0, kv_blocks_used = 0, kv_blocks_total = 0;
   uint64_t rss_bytes = 0;
+  uint64_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache
+  int64_t prefix_cache_entries = 0;
   bool ready = false;
   // MoE models: selections per (layer, expert), [n_layers][n_experts]; empty otherwise.
   std::vector<uint64_t> expert_counts;

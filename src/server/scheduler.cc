@@ -20,6 +20,7 @@ struct Scheduler::Choice {
   int32_t last = -1;   // the sampled token the next step runs
   int64_t length = 0;  // tokens in the KV cache
   bool finished = false;
+  std::vector<int32_t> out;  // sampled tokens
 };
 
 struct Scheduler::Active {
@@ -83,6 +84,8 @@ SchedulerStats Scheduler::stats() const {
   s.prompt_tokens = prompt_tokens_.load();
   s.generated_tokens = generated_tokens_.load();
   s.preempted = preempted_.load();
+  s.cached_prompt_tokens = cached_tokens_.load();
+  s.prefix_cache_entries = cache_entries_.load();
   return s;
 }
 
@@ -115,6 +118,8 @@ void Scheduler::Admit() {
   const int64_t bt = kv.block_tokens();
   for (;;) {
     std::shared_ptr<GenerationJob> job;
+    int cached_entry = -1;
+    int64_t reuse = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (queue_.empty() || static_cast<int>(active_.size()) >= options_.max_running) return;
@@ -132,8 +137,16 @@ void Scheduler::Admit() {
         }
         continue;
       }
-      if (need > kv.free_blocks()) return;  // wait for running requests to free some
+      int64_t cached = 0;
+      cached_entry = FindPrefix(job->prompt, &cached);
+      const int64_t fresh_need = (static_cast<int64_t>(job->prompt.size()) - cached + bt) / bt + job->params.n;
+      if (fresh_need > kv.free_blocks() && !EvictFor(fresh_need, cached_entry)) {
+        if (!active_.empty()) return;  // wait for running requests to free some
+        cached_entry = -1;             // nothing runs: use the whole pool without the cache
+        if (!EvictFor(need)) return;
+      }
       queue_.pop_front();
+      reuse = cached_entry >= 0 ? cached : 0;
     }
     if (observer_.on_admit) observer_.on_admit(std::chrono::duration<double>(Clock::now() - job->submitted).count());
     auto a = std::make_unique<Active>();
@@ -156,15 +169,82 @@ void Scheduler::Admit() {
       c.decoder = std::make_unique<tokenizer::StreamDecoder>(model.tokenizer(), /*skip_special=*/true);
       a->choices.push_back(std::move(c));
     }
-    if (a) active_.push_back(std::move(a));
+    if (!a) continue;
+    if (reuse > 0) {
+      CachedPrefix& entry = prefix_cache_[cached_entry];
+      if (kv.Fork(entry.seq, a->choices[0].seq, reuse).ok()) {
+        entry.last_used = ++use_clock_;
+        a->prefilled = reuse;
+        a->usage.cached_tokens = reuse;
+        cached_tokens_ += static_cast<uint64_t>(reuse);
+      }
+    }
+    active_.push_back(std::move(a));
   }
+}
+
+int Scheduler::FindPrefix(const std::vector<int32_t>& prompt, int64_t* tokens) const {
+  const int64_t bt = engine_.kv().block_tokens();
+  int best = -1;
+  int64_t best_len = 0;
+  for (size_t i = 0; i < prefix_cache_.size(); ++i) {
+    const auto& t = prefix_cache_[i].tokens;
+    const size_t limit = std::min(t.size(), prompt.size() - 1);
+    size_t n = 0;
+    while (n < limit && t[n] == prompt[n]) ++n;
+    if (static_cast<int64_t>(n) >= bt && static_cast<int64_t>(n) > best_len) {
+      best = static_cast<int>(i);
+      best_len = static_cast<int64_t>(n);
+    }
+  }
+  *tokens = best_len;
+  return best;
+}
+
+bool Scheduler::EvictFor(int64_t blocks, int keep) {
+  KvCache& kv = engine_.kv();
+  while (kv.free_blocks() < blocks) {
+    int victim = -1;
+    for (size_t i = 0; i < prefix_cache_.size(); ++i) {
+      if (static_cast<int>(i) == keep) continue;
+      if (victim < 0 || prefix_cache_[i].last_used < prefix_cache_[victim].last_used) victim = static_cast<int>(i);
+    }
+    if (victim < 0) return false;
+    kv.Free(prefix_cache_[victim].seq);
+    prefix_cache_.erase(prefix_cache_.begin() + victim);
+    if (keep > victim) --keep;
+  }
+  cache_entries_.store(static_cast<int64_t>(prefix_cache_.size()));
+  return true;
+}
+
+void Scheduler::Release(Active& a, size_t k, bool cache) {
+  Choice& c = a.choices[k];
+  KvCache& kv = engine_.kv();
+  if (!kv.Has(c.seq)) return;
+  if (!cache || k != 0 || options_.prefix_cache_entries <= 0 || c.length <= 0) {
+    kv.Free(c.seq);
+    return;
+  }
+  CachedPrefix entry{c.seq, a.job->prompt, ++use_clock_};
+  entry.tokens.insert(entry.tokens.end(), c.out.begin(), c.out.end());
+  entry.tokens.resize(std::min<size_t>(entry.tokens.size(), static_cast<size_t>(c.length)));
+  kv.Truncate(c.seq, static_cast<int64_t>(entry.tokens.size()));
+  if (static_cast<int>(prefix_cache_.size()) >= options_.prefix_cache_entries) {
+    auto lru = std::min_element(prefix_cache_.begin(), prefix_cache_.end(),
+                                [](const CachedPrefix& x, const CachedPrefix& y) { return x.last_used < y.last_used; });
+    kv.Free(lru->seq);
+    prefix_cache_.erase(lru);
+  }
+  prefix_cache_.push_back(std::move(entry));
+  cache_entries_.store(static_cast<int64_t>(prefix_cache_.size()));
 }
 
 void Scheduler::Finish(Active& a, size_t k, runtime::FinishReason reason) {
   Choice& c = a.choices[k];
   if (c.finished) return;
   c.finished = true;
-  engine_.kv().Free(c.seq);
+  Release(a, k, /*cache=*/false);
   ChoiceDelta d;
   d.choice = static_cast<int>(k);
   d.text = c.stop->EndOfContext().emit;  // releases held text, if any (a no-op after a stop)
@@ -178,9 +258,9 @@ void Scheduler::Finish(Active& a, size_t k, runtime::FinishReason reason) {
 void Scheduler::EndJob(Active& a, const Status& status) {
   if (a.done) return;
   a.done = true;
-  for (Choice& c : a.choices) {
-    if (engine_.kv().Has(c.seq)) engine_.kv().Free(c.seq);
-    c.finished = true;
+  for (size_t k = 0; k < a.choices.size(); ++k) {
+    Release(a, k, /*cache=*/status.ok());
+    a.choices[k].finished = true;
   }
   if (a.job->on_done) a.job->on_done(status, a.usage);
 }
@@ -231,6 +311,10 @@ void Scheduler::Step() {
 
   auto logits = engine_.Forward(batch);
   if (!logits.ok()) {
+    if (logits.status().code() == StatusCode::kOutOfRange && !prefix_cache_.empty()) {
+      EvictFor(engine_.kv().n_blocks());  // the cache goes first; the step runs again
+      return;
+    }
     if (logits.status().code() == StatusCode::kOutOfRange && engine_.kv().free_blocks() < engine_.kv().n_blocks()) {
       // The KV pool is full: end the most recently admitted request (its output so far stands,
       // finish_reason "length") so the others continue, and run the step again without it.
@@ -287,6 +371,7 @@ void Scheduler::Step() {
         break;
       }
       c.sampler->Accept(tok->id);
+      c.out.push_back(tok->id);
       ++generated_tokens_;
       ++a.usage.completion_tokens;
       auto piece = c.decoder->Push(tok->id);
@@ -307,7 +392,7 @@ void Scheduler::Step() {
       }
       if (step.finish) {
         c.finished = true;
-        engine_.kv().Free(c.seq);
+        if (k != 0) Release(a, k, /*cache=*/false);  // choice 0 goes to the prefix cache with the job
         d.finish = step.finish;
       }
       if (a.job->on_delta) a.job->on_delta(d);

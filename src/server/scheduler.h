@@ -64,12 +64,17 @@ struct SchedulerOptions {
   int max_running = 16;         // requests generating at once
   int max_queue = 256;          // requests waiting beyond those
   int64_t step_tokens = 512;    // prompt tokens per step (the chunked-prefill budget)
+  // Finished sequences kept in the KV cache for prompts that start the same way (a system prompt,
+  // an earlier chat turn); least recently used first out when blocks are needed. 0: off.
+  int prefix_cache_entries = 32;
 };
 
 struct SchedulerStats {
   int64_t running = 0, waiting = 0;
   int64_t kv_blocks_used = 0, kv_blocks_total = 0;
   uint64_t steps = 0, prompt_tokens = 0, generated_tokens = 0, preempted = 0;
+  uint64_t cached_prompt_tokens = 0;  // prompt tokens whose KV came from the prefix cache
+  int64_t prefix_cache_entries = 0;
 };
 
 class Scheduler {
@@ -102,6 +107,14 @@ class Scheduler {
   void Admit();
   void Finish(Active& a, size_t choice, runtime::FinishReason reason);
   void EndJob(Active& a, const Status& status);
+  // A choice's sequence leaves: into the prefix cache (choice 0 of a request that completed) or freed.
+  void Release(Active& a, size_t choice, bool cache);
+  // The cached sequence sharing the longest prefix with `prompt` (at least one block, never the
+  // whole prompt: its last token must run to give logits); -1 if none.
+  int FindPrefix(const std::vector<int32_t>& prompt, int64_t* tokens) const;
+  // Frees least recently used cache entries until `blocks` are free (or the cache is empty); never
+  // entry `keep`. True when enough are free.
+  bool EvictFor(int64_t blocks, int keep = -1);
 
   Engine& engine_;
   const SchedulerOptions options_;
@@ -116,9 +129,17 @@ class Scheduler {
   // Scheduler thread only.
   std::vector<std::unique_ptr<Active>> active_;
   int32_t next_seq_ = 1;
+  struct CachedPrefix {
+    int32_t seq;
+    std::vector<int32_t> tokens;  // what the sequence's KV holds
+    uint64_t last_used;
+  };
+  std::vector<CachedPrefix> prefix_cache_;
+  uint64_t use_clock_ = 0;
 
   std::atomic<int64_t> running_{0};
-  std::atomic<uint64_t> steps_{0}, prompt_tokens_{0}, generated_tokens_{0}, preempted_{0};
+  std::atomic<uint64_t> steps_{0}, prompt_tokens_{0}, generated_tokens_{0}, preempted_{0}, cached_tokens_{0};
+  std::atomic<int64_t> cache_entries_{0};
   std::atomic<int64_t> kv_used_{0};
   mutable std::mutex counts_mu_;
   std::vector<uint64_t> expert_counts_;
