@@ -130,7 +130,8 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, HttpServer::Impl& server) : stream_(std::move(socket)), server_(server) {
+  Session(tcp::socket&& socket, HttpServer::Impl& server)
+      : stream_(std::move(socket)), server_(server), timer_(stream_.get_executor()) {
     ++server_.connections_;
   }
   ~Session() { --server_.connections_; }
@@ -154,13 +155,29 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(server_.options_.max_body_bytes);
     parser_->header_limit(64 * 1024);
-    stream_.expires_after(std::chrono::seconds(server_.options_.header_timeout_s));
+    // Our own timer rather than the stream's expiry, which would close the socket before a 408
+    // could be written.
+    reading_ = true;
+    timer_.expires_after(std::chrono::seconds(server_.options_.header_timeout_s));
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || !self->reading_) return;
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRequest(ec); });
   }
 
   void OnRequest(beast::error_code ec) {
-    stream_.expires_never();
+    reading_ = false;
+    timer_.cancel();
+    if (timed_out_) {
+      keep_alive_ = false;
+      return RespondDirect(408, ErrorBody(fmt::format("the request was not received within {} s",
+                                                      server_.options_.header_timeout_s),
+                                          "invalid_request_error"));
+    }
     if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset) {
       return Close();
     }
@@ -169,10 +186,6 @@ class Session : public std::enable_shared_from_this<Session> {
       return RespondDirect(413, ErrorBody(fmt::format("request body exceeds the limit of {} bytes",
                                                       server_.options_.max_body_bytes),
                                           "invalid_request_error"));
-    }
-    if (ec == beast::error::timeout) {
-      keep_alive_ = false;
-      return RespondDirect(408, ErrorBody("the request was not received in time", "invalid_request_error"));
     }
     if (ec) {
       keep_alive_ = false;
@@ -268,6 +281,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   HttpServer::Impl& server_;
+  net::steady_timer timer_;
+  bool reading_ = false, timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<SessionResponder> responder_;

@@ -224,6 +224,53 @@ class Api(unittest.TestCase):
         self.assertEqual(metric("enclave_requests_running"), 0)
         self.assertLessEqual(metric("enclave_kv_blocks_used"), used_before)
 
+    def test_slow_clients(self):
+        # A client trickling its request byte by byte still gets its answer, and does not hold up others.
+        body = json.dumps({"model": MODEL_ID, "prompt": "slow", "max_tokens": 2}).encode()
+        raw = b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        result = {}
+
+        def trickle():
+            s = socket.create_connection(("127.0.0.1", PORT))
+            for i in range(len(raw)):
+                s.sendall(raw[i:i + 1])
+                time.sleep(0.004)
+            result["reply"] = s.recv(65536)
+            s.close()
+        t = threading.Thread(target=trickle)
+        t.start()
+        start = time.time()
+        r = self.client.completions.create(model=MODEL_ID, prompt="fast", max_tokens=2, temperature=0)
+        self.assertEqual(len(r.choices), 1)
+        self.assertLess(time.time() - start, 2.0)
+        t.join(30)
+        self.assertTrue(result.get("reply", b"").startswith(b"HTTP/1.1 200 "), result)
+        # One that never finishes its request is answered 408 after --request-timeout (3 s here).
+        s = socket.create_connection(("127.0.0.1", PORT))
+        s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\n")
+        s.settimeout(10)
+        self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 408 "))
+        s.close()
+
+    def test_zz_load(self):
+        # 200 requests at concurrency 32 (run last): no errors, and memory flat after warm-up.
+        def one(i):
+            stream = i % 2 == 0
+            if stream:
+                text = "".join(c.choices[0].text for c in self.client.completions.create(
+                    model=MODEL_ID, prompt="request %d" % i, max_tokens=16, stream=True))
+                return len(text) >= 0
+            r = self.client.chat.completions.create(model=MODEL_ID, max_tokens=16,
+                                                    messages=[{"role": "user", "content": "request %d" % i}])
+            return r.choices[0].finish_reason in ("stop", "length")
+        with concurrent.futures.ThreadPoolExecutor(32) as pool:
+            self.assertTrue(all(pool.map(one, range(40))))
+            rss_warm = metric("enclave_process_resident_memory_bytes")
+            self.assertTrue(all(pool.map(one, range(40, 200))))
+        rss_end = metric("enclave_process_resident_memory_bytes")
+        self.assertLess(rss_end - rss_warm, 16 << 20, "RSS grew from %d to %d" % (rss_warm, rss_end))
+        self.assertEqual(metric("enclave_requests_running"), 0)
+
     def test_idle_connections(self):
         socks = [socket.create_connection(("127.0.0.1", PORT)) for _ in range(200)]
         try:
@@ -243,7 +290,8 @@ def main():
                     "--gguf", "f16"], check=True, stdout=subprocess.DEVNULL)
     SERVER = subprocess.Popen([ENCLAVE, "serve", "-m", TMP + "/m/gguf/model-f16.gguf", "--port", "0", "--model-id",
                                MODEL_ID, "-t", "2", "-c", "1024", "--chat-template", "deepseek-r1",
-                               "--access-log", TMP + "/access.log"], stderr=subprocess.PIPE, text=True)
+                               "--access-log", TMP + "/access.log", "--request-timeout", "3"],
+                              stderr=subprocess.PIPE, text=True)
     port = None
     lines = []
     for line in SERVER.stderr:

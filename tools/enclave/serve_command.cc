@@ -30,6 +30,7 @@ struct ServeOptions {
   int64_t max_body_mb = 4;
   double shutdown_timeout = 30;
   int io_threads = 2;
+  int header_timeout = 30;
 };
 
 std::string DefaultModelId(const std::string& path) {
@@ -56,6 +57,7 @@ int RunServe(ServeOptions& o) {
   so.http.host = o.host;
   so.http.port = static_cast<uint16_t>(o.port);
   so.http.io_threads = o.io_threads;
+  so.http.header_timeout_s = o.header_timeout;
   so.http.max_body_bytes = static_cast<uint64_t>(o.max_body_mb) << 20;
   so.scheduler.max_running = o.parallel;
   so.scheduler.max_queue = o.queue;
@@ -110,6 +112,9 @@ void RegisterServe(CLI::App& app, CommandRegistry& registry) {
   cmd->add_option("--max-body-mb", opt->max_body_mb, "largest request body in MiB (then 413)")
       ->check(CLI::Range(int64_t{1}, int64_t{1024}))->capture_default_str();
   cmd->add_option("--io-threads", opt->io_threads, "HTTP I/O threads")->check(CLI::Range(1, 64))->capture_default_str();
+  cmd->add_option("--request-timeout", opt->header_timeout,
+                  "seconds a client has to send a whole request (then 408; stops slow-sending clients)")
+      ->check(CLI::Range(1, 3600))->capture_default_str();
   cmd->add_option("--shutdown-timeout", opt->shutdown_timeout, "seconds running requests get to finish on SIGTERM")
       ->check(CLI::Range(0.0, 3600.0))->capture_default_str();
   cmd->callback([opt, &registry] { registry.exit_code = RunServe(*opt); });
