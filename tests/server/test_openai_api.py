@@ -10,6 +10,7 @@ import concurrent.futures
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -272,7 +273,7 @@ class Api(unittest.TestCase):
         self.assertEqual(metric("enclave_requests_running"), 0)
 
     def test_idle_connections(self):
-        socks = [socket.create_connection(("127.0.0.1", PORT)) for _ in range(200)]
+        socks = [socket.create_connection(("127.0.0.1", PORT)) for _ in range(1000)]
         try:
             self.assertEqual(http("GET", "/health")[0], 200)
             r = self.client.completions.create(model=MODEL_ID, prompt="still", max_tokens=2, temperature=0)
@@ -285,6 +286,12 @@ class Api(unittest.TestCase):
 def main():
     global ENCLAVE, SERVER, BASE, PORT, TMP
     ENCLAVE = os.path.abspath(sys.argv[1])
+    # 1,000 idle connections need more descriptors than a default soft limit of 1024 (the server
+    # inherits this).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     TMP = tempfile.mkdtemp(prefix="enclave_server_test_")
     subprocess.run([ENCLAVE, "synth", "--arch", "qwen2", "--preset", "tiny", "--seed", "3", "--out", TMP + "/m",
                     "--gguf", "f16"], check=True, stdout=subprocess.DEVNULL)
