@@ -46,90 +46,105 @@ double SumSquaredError(const float* a, const float* b, int64_t n) {
 // allowed slack is 0.1 % (the fixture's RMSEs are computed by numpy in f64 from f32 values, ours in
 // f64 from the same f32 values, so they agree far closer than that). Also reported: the per-row
 // comparison with llama.cpp's bytes and how many blocks are bit-identical to them.
-TEST(QuantizeTest, NoWorseThanReferenceQuantizers) {
+// One input distribution of tests/fixtures/quant/quant_reference.gguf for one type, with llama.cpp's
+// RMSE on it.
+struct ReferenceCase {
+  DType type = DType::kF32;
+  std::string dist, key;  // key: "ref.<type>.<dist>", the prefix of its metadata
+  std::vector<float> x;
+  int64_t rows = 0, cols = 0;
+  double llama_rmse = 0;
+};
+
+// Calls fn(ref file, case) for every block type and distribution; false (with a test failure) when
+// the fixture cannot be read.
+template <typename Fn>
+bool ForEachReferenceCase(Fn fn) {
   auto opened = GgufFile::Open(SourcePath("tests/fixtures/quant/quant_reference.gguf"));
-  ASSERT_TRUE(opened.ok()) << opened.status().message()
+  EXPECT_TRUE(opened.ok()) << opened.status().message()
                            << " (regenerate with scripts/ref/make_quant_fixtures.py, see tests/fixtures/quant/README.md)";
+  if (!opened.ok()) return false;
   const auto& ref = *opened;
   const char* kDists[] = {"normal", "student_t3", "uniform", "outliers", "positive", "scales", "special_rows"};
-  std::printf("type  distribution  RMSE ours  llama.cpp   ratio   rows worse (max ratio)  blocks identical\n");
   for (DType type : kBlockTypes) {
     for (const char* dist : kDists) {
+      ReferenceCase c;
+      c.type = type;
+      c.dist = dist;
+      c.key = std::string("ref.") + DTypeName(type) + "." + dist;
       const GgufTensorInfo* in = ref->FindTensor(std::string("input.") + dist);
-      ASSERT_NE(in, nullptr) << dist;
-      const int64_t cols = static_cast<int64_t>(in->dims[0]), rows = static_cast<int64_t>(in->dims[1]);
-      std::vector<float> x(rows * cols);
-      std::memcpy(x.data(), in->data.data(), x.size() * sizeof(float));
-      const std::string key = std::string("ref.") + DTypeName(type) + "." + dist;
-      const auto llama_rmse = ref->GetFloat(key + ".rmse_llamacpp");
-      ASSERT_TRUE(llama_rmse.ok()) << key;
-      const GgufTensorInfo* lq = ref->FindTensor(std::string("llamacpp.") + DTypeName(type) + "." + dist);
-      ASSERT_NE(lq, nullptr) << key;
-
-      std::vector<uint8_t> q(rows * *RowBytes(type, cols));
-      ASSERT_TRUE(QuantizeWeights(type, x, cols, q).ok());
-      ASSERT_EQ(q.size(), lq->data.size());
-      std::vector<float> ours(rows * cols), theirs(rows * cols);
-      RefKernels().dequantize(type)(q.data(), ours.data(), rows * cols);
-      RefKernels().dequantize(type)(lq->data.data(), theirs.data(), rows * cols);
-      const double rmse = std::sqrt(SumSquaredError(ours.data(), x.data(), rows * cols) / (rows * cols));
-      // Our dequantizer equals numpy's, so this recomputes the fixture's number.
-      const double llama_check = std::sqrt(SumSquaredError(theirs.data(), x.data(), rows * cols) / (rows * cols));
-      EXPECT_NEAR(llama_check, *llama_rmse, 1e-9 * *llama_rmse + 1e-30) << key;
-      EXPECT_LE(rmse, *llama_rmse * 1.001) << key << ": ours " << rmse << ", llama.cpp " << *llama_rmse;
-      if (auto g = ref->GetFloat(key + ".rmse_gguf"); g.ok()) {
-        EXPECT_LE(rmse, *g * 1.001) << key << ": ours " << rmse << ", gguf " << *g;
-      }
-      int rows_worse = 0;
-      double worst_row = 0;  // largest per-row RMSE ratio ours / llama.cpp
-      for (int64_t r = 0; r < rows; ++r) {
-        const double a = SumSquaredError(ours.data() + r * cols, x.data() + r * cols, cols);
-        const double b = SumSquaredError(theirs.data() + r * cols, x.data() + r * cols, cols);
-        rows_worse += a > b * 1.001 * 1.001;
-        if (b > 0) worst_row = std::max(worst_row, std::sqrt(a / b));
-      }
-      const size_t bb = Traits(type).block_bytes;
-      size_t same = 0;
-      for (size_t off = 0; off < q.size(); off += bb) same += std::memcmp(&q[off], &lq->data[off], bb) == 0;
-      std::printf("%-5s %-13s %-10.4g %-11.4g %.4f  %2d/%-3lld %.4f  %zu/%zu\n", DTypeName(type), dist, rmse,
-                  *llama_rmse, rmse / *llama_rmse, rows_worse, static_cast<long long>(rows), worst_row, same,
-                  q.size() / bb);
+      EXPECT_NE(in, nullptr) << dist;
+      const auto llama_rmse = ref->GetFloat(c.key + ".rmse_llamacpp");
+      EXPECT_TRUE(llama_rmse.ok()) << c.key;
+      if (in == nullptr || !llama_rmse.ok()) return false;
+      c.cols = static_cast<int64_t>(in->dims[0]);
+      c.rows = static_cast<int64_t>(in->dims[1]);
+      c.x.resize(c.rows * c.cols);
+      std::memcpy(c.x.data(), in->data.data(), c.x.size() * sizeof(float));
+      c.llama_rmse = *llama_rmse;
+      fn(*ref, c);
     }
   }
+  return true;
+}
+
+TEST(QuantizeTest, NoWorseThanReferenceQuantizers) {
+  std::printf("type  distribution  RMSE ours  llama.cpp   ratio   rows worse (max ratio)  blocks identical\n");
+  ForEachReferenceCase([](const GgufFile& ref, const ReferenceCase& c) {
+    const int64_t n = c.rows * c.cols;
+    const GgufTensorInfo* lq = ref.FindTensor(std::string("llamacpp.") + DTypeName(c.type) + "." + c.dist);
+    ASSERT_NE(lq, nullptr) << c.key;
+    std::vector<uint8_t> q(c.rows * *RowBytes(c.type, c.cols));
+    ASSERT_TRUE(QuantizeWeights(c.type, c.x, c.cols, q).ok());
+    ASSERT_EQ(q.size(), lq->data.size());
+    std::vector<float> ours(n), theirs(n);
+    RefKernels().dequantize(c.type)(q.data(), ours.data(), n);
+    RefKernels().dequantize(c.type)(lq->data.data(), theirs.data(), n);
+    const double rmse = std::sqrt(SumSquaredError(ours.data(), c.x.data(), n) / n);
+    // Our dequantizer equals numpy's, so this recomputes the fixture's number.
+    const double llama_check = std::sqrt(SumSquaredError(theirs.data(), c.x.data(), n) / n);
+    EXPECT_NEAR(llama_check, c.llama_rmse, 1e-9 * c.llama_rmse + 1e-30) << c.key;
+    EXPECT_LE(rmse, c.llama_rmse * 1.001) << c.key << ": ours " << rmse << ", llama.cpp " << c.llama_rmse;
+    if (auto g = ref.GetFloat(c.key + ".rmse_gguf"); g.ok()) {
+      EXPECT_LE(rmse, *g * 1.001) << c.key << ": ours " << rmse << ", gguf " << *g;
+    }
+    int rows_worse = 0;
+    double worst_row = 0;  // largest per-row RMSE ratio ours / llama.cpp
+    for (int64_t r = 0; r < c.rows; ++r) {
+      const double a = SumSquaredError(ours.data() + r * c.cols, c.x.data() + r * c.cols, c.cols);
+      const double b = SumSquaredError(theirs.data() + r * c.cols, c.x.data() + r * c.cols, c.cols);
+      rows_worse += a > b * 1.001 * 1.001;
+      if (b > 0) worst_row = std::max(worst_row, std::sqrt(a / b));
+    }
+    const size_t bb = Traits(c.type).block_bytes;
+    size_t same = 0;
+    for (size_t off = 0; off < q.size(); off += bb) same += std::memcmp(&q[off], &lq->data[off], bb) == 0;
+    std::printf("%-5s %-13s %-10.4g %-11.4g %.4f  %2d/%-3lld %.4f  %zu/%zu\n", DTypeName(c.type), c.dist.c_str(), rmse,
+                c.llama_rmse, rmse / c.llama_rmse, rows_worse, static_cast<long long>(c.rows), worst_row, same,
+                q.size() / bb);
+  });
 }
 
 // QuantEffort::kFast (on-load quantization) against the same references: it must stay at or below
 // llama.cpp's reference quantizers' RMSE too (the legacy types try their closed form, so they can
 // only be better; the K-quants keep their least-squares refits). Prints its cost next to kBest's.
 TEST(QuantizeTest, FastEffortNoWorseThanLlamaCpp) {
-  auto opened = GgufFile::Open(SourcePath("tests/fixtures/quant/quant_reference.gguf"));
-  ASSERT_TRUE(opened.ok()) << opened.status().message();
-  const auto& ref = *opened;
-  const char* kDists[] = {"normal", "student_t3", "uniform", "outliers", "positive", "scales", "special_rows"};
   std::printf("type  distribution  fast / llama.cpp  best / llama.cpp\n");
-  for (DType type : kBlockTypes) {
-    for (const char* dist : kDists) {
-      const GgufTensorInfo* in = ref->FindTensor(std::string("input.") + dist);
-      ASSERT_NE(in, nullptr) << dist;
-      const int64_t cols = static_cast<int64_t>(in->dims[0]), rows = static_cast<int64_t>(in->dims[1]);
-      std::vector<float> x(rows * cols);
-      std::memcpy(x.data(), in->data.data(), x.size() * sizeof(float));
-      const std::string key = std::string("ref.") + DTypeName(type) + "." + dist;
-      const auto llama_rmse = ref->GetFloat(key + ".rmse_llamacpp");
-      ASSERT_TRUE(llama_rmse.ok()) << key;
-      double rmse[2];
-      for (QuantEffort effort : {QuantEffort::kFast, QuantEffort::kBest}) {
-        std::vector<uint8_t> q(rows * *RowBytes(type, cols));
-        ASSERT_TRUE(QuantizeWeights(type, x, cols, q, effort).ok());
-        std::vector<float> back(rows * cols);
-        RefKernels().dequantize(type)(q.data(), back.data(), rows * cols);
-        rmse[effort == QuantEffort::kBest] = std::sqrt(SumSquaredError(back.data(), x.data(), rows * cols) / (rows * cols));
-      }
-      EXPECT_LE(rmse[0], *llama_rmse * 1.001) << key << ": fast " << rmse[0] << ", llama.cpp " << *llama_rmse;
-      EXPECT_LE(rmse[1], rmse[0] * 1.001) << key << ": the full search lost to the fast one";
-      std::printf("%-5s %-13s %.4f            %.4f\n", DTypeName(type), dist, rmse[0] / *llama_rmse, rmse[1] / *llama_rmse);
+  ForEachReferenceCase([](const GgufFile&, const ReferenceCase& c) {
+    const int64_t n = c.rows * c.cols;
+    double rmse[2];
+    for (QuantEffort effort : {QuantEffort::kFast, QuantEffort::kBest}) {
+      std::vector<uint8_t> q(c.rows * *RowBytes(c.type, c.cols));
+      ASSERT_TRUE(QuantizeWeights(c.type, c.x, c.cols, q, effort).ok());
+      std::vector<float> back(n);
+      RefKernels().dequantize(c.type)(q.data(), back.data(), n);
+      rmse[effort == QuantEffort::kBest] = std::sqrt(SumSquaredError(back.data(), c.x.data(), n) / n);
     }
-  }
+    EXPECT_LE(rmse[0], c.llama_rmse * 1.001) << c.key << ": fast " << rmse[0] << ", llama.cpp " << c.llama_rmse;
+    EXPECT_LE(rmse[1], rmse[0] * 1.001) << c.key << ": the full search lost to the fast one";
+    std::printf("%-5s %-13s %.4f            %.4f\n", DTypeName(c.type), c.dist.c_str(), rmse[0] / c.llama_rmse,
+                rmse[1] / c.llama_rmse);
+  });
 }
 
 // llama-quantize's tensor_type_fallback: K-quants whose blocks do not divide the rows step down to

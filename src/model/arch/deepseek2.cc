@@ -43,6 +43,26 @@ void MaskGroups(const MoeConfig& moe, const std::vector<float>& group_score, flo
   }
 }
 
+// For every head h and token t: out[t][h][0..rows) = mats[h] · in[t][h][0..width), where `in` rows
+// hold the heads `in_head` apart and `out` rows `out_head` apart (mats[h].rows values each). One
+// pool dispatch for a single token (decode); per-head GEMMs over gathered columns for a batch.
+void PerHeadProducts(Backend& be, DeepseekScratch& s, const std::vector<kernels::WeightMatrix>& mats, const float* in,
+                     int64_t in_head, int64_t width, float* out, int64_t out_head, int64_t n, float* head_in,
+                     float* head_out) {
+  const int64_t H = static_cast<int64_t>(mats.size());
+  if (n == 1) {
+    s.tasks.clear();
+    for (int64_t h = 0; h < H; ++h) s.tasks.push_back({&mats[h], in + h * in_head, out + h * out_head});
+    be.MatVecMany(s.tasks);
+    return;
+  }
+  for (int64_t h = 0; h < H; ++h) {
+    Gather(in, n, H * in_head, h * in_head, width, head_in);
+    be.MatMul(mats[h], head_in, n, head_out);
+    Scatter(head_out, n, mats[h].rows, out, H * out_head, h * out_head);
+  }
+}
+
 // The context rows a forward pass decompresses (the non-absorbed form), when it does.
 struct DecompressionPlan {
   struct Seq {
@@ -105,17 +125,7 @@ void AbsorbedAttention(const Model& model, Backend& be, KvCache& kv, const Batch
   float* head_out = Grow(s.head_out, n * std::max(kvl, vh));
   float* latent = Grow(s.latent, n * H * kvl);
   for (int64_t t = 0; t < n * H; ++t) std::copy_n(qpe + t * rope, rope, qfull + t * CD + kvl);
-  if (n == 1) {  // decode: the heads' absorptions in one pass
-    s.tasks.clear();
-    for (int64_t h = 0; h < H; ++h) s.tasks.push_back({&w.wk_b_t[h], q + h * QK, qfull + h * CD});
-    be.MatVecMany(s.tasks);
-  } else {
-    for (int64_t h = 0; h < H; ++h) {
-      Gather(q, n, H * QK, h * QK, nope, head_in);
-      be.MatMul(w.wk_b_t[h], head_in, n, head_out);
-      Scatter(head_out, n, kvl, qfull, H * CD, h * CD);
-    }
-  }
+  PerHeadProducts(be, s, w.wk_b_t, q, QK, nope, qfull, CD, n, head_in, head_out);
   AttentionArgs args;
   args.layer = l;
   args.n_tokens = n;
@@ -132,17 +142,7 @@ void AbsorbedAttention(const Model& model, Backend& be, KvCache& kv, const Batch
   args.kv = &kv;
   args.out = latent;
   be.Attention(args);
-  if (n == 1) {
-    s.tasks.clear();
-    for (int64_t h = 0; h < H; ++h) s.tasks.push_back({&w.wv_b[h], latent + h * kvl, o + h * vh});
-    be.MatVecMany(s.tasks);
-  } else {
-    for (int64_t h = 0; h < H; ++h) {
-      Gather(latent, n, H * kvl, h * kvl, kvl, head_in);
-      be.MatMul(w.wv_b[h], head_in, n, head_out);
-      Scatter(head_out, n, vh, o, H * vh, h * vh);
-    }
-  }
+  PerHeadProducts(be, s, w.wv_b, latent, kvl, kvl, o, vh, n, head_in, head_out);
 }
 
 // MLA in the non-absorbed form, for long prefills (see DecompressionPlan): every context row of the
