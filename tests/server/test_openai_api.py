@@ -269,7 +269,10 @@ class Api(unittest.TestCase):
             rss_warm = metric("enclave_process_resident_memory_bytes")
             self.assertTrue(all(pool.map(one, range(40, 200))))
         rss_end = metric("enclave_process_resident_memory_bytes")
-        self.assertLess(rss_end - rss_warm, 16 << 20, "RSS grew from %d to %d" % (rss_warm, rss_end))
+        # Under AddressSanitizer freed memory waits in its quarantine, so RSS grows by design there (leaks
+        # are ASan's own check at exit); the release run checks that memory stays flat.
+        if "ASAN_OPTIONS" not in os.environ:
+            self.assertLess(rss_end - rss_warm, 16 << 20, "RSS grew from %d to %d" % (rss_warm, rss_end))
         self.assertEqual(metric("enclave_requests_running"), 0)
 
     def test_idle_connections(self):
