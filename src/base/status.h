@@ -21,6 +21,7 @@ enum class StatusCode {
   kResourceExhausted, // a limit was reached (queue full, KV cache full); retrying later may work
   kUnavailable,       // the service is not taking work (draining, shutting down)
   kCancelled,         // the caller went away or gave up
+  kDeadlineExceeded,  // the work ran past its time limit
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -57,6 +58,7 @@ inline Status InternalError(std::string m) { return {StatusCode::kInternal, std:
 inline Status ResourceExhaustedError(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
 inline Status UnavailableError(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status CancelledError(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
+inline Status DeadlineExceededError(std::string m) { return {StatusCode::kDeadlineExceeded, std::move(m)}; }
 
 // Result<T> holds either a value or a non-OK Status.
 template <typename T>

@@ -74,6 +74,9 @@ struct SamplingParams {
   // strings of at most 1024 bytes each.
   std::vector<std::string> stop;
   std::vector<int32_t> stop_token_ids;
+  // The model's end-of-generation tokens are never sampled, so generation runs to max_tokens, a
+  // stop string or the end of the context (benchmarks; llama.cpp's and vLLM's `ignore_eos`).
+  bool ignore_eos = false;
   // Unset = until a stop or the end of the context. Otherwise >= 1.
   std::optional<int32_t> max_tokens;
 

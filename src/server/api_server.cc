@@ -148,6 +148,8 @@ class ApiServer::Handlers {
       g.kv_blocks_total = s.kv_blocks_total;
       g.cached_prompt_tokens = s.cached_prompt_tokens;
       g.prefix_cache_entries = s.prefix_cache_entries;
+      g.preempted = s.preempted;
+      g.timed_out = s.timed_out;
       g.expert_counts = scheduler_->expert_counts();
       g.n_experts = model_.config().moe.n_experts;
     }
@@ -263,6 +265,13 @@ class ApiServer::Handlers {
     auto job = std::make_shared<GenerationJob>();
     job->prompt = std::move(*prompt);
     job->params = c.params;
+    job->json_object = c.json_object;
+    if (c.json_object && opens_think) job->json_after = "</think>";  // JSON is the answer, after thinking
+    double limit = options_.max_request_seconds;
+    if (c.timeout_s && (limit <= 0 || *c.timeout_s < limit)) limit = *c.timeout_s;
+    if (limit > 0) {
+      job->deadline = arrived + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limit));
+    }
     job->cancelled = [r] { return r->cancelled(); };
     job->on_delta = [this, state](const ChoiceDelta& d) { OnDelta(*state, d); };
     job->on_done = [this, state, req_copy = HttpRequest{req.method, req.target, req.path, "", {}, req.remote_address}](
@@ -373,6 +382,27 @@ class ApiServer::Handlers {
     s.responder->SendEvent(Dump(chunk));
   }
 
+  // The error a request that the scheduler ended gets.
+  static ApiError ErrorFor(const Status& st) {
+    ApiError e;
+    e.message = st.message();
+    e.type = "server_error";
+    switch (st.code()) {
+      case StatusCode::kUnavailable: e.status = 503; break;
+      case StatusCode::kResourceExhausted:
+        e.status = 429;
+        e.type = "rate_limit_error";
+        break;
+      case StatusCode::kDeadlineExceeded:
+        e.status = 504;
+        e.type = "timeout_error";
+        e.code = "request_timeout";
+        break;
+      default: e.status = 500;
+    }
+    return e;
+  }
+
   static json Usage(const JobUsage& u) {
     return json{{"prompt_tokens", u.prompt_tokens},
                 {"completion_tokens", u.completion_tokens},
@@ -389,11 +419,7 @@ class ApiServer::Handlers {
     }
     if (s.request.stream) {
       if (!st.ok()) {
-        ApiError e;
-        e.status = st.code() == StatusCode::kUnavailable ? 503 : 500;
-        e.type = "server_error";
-        e.message = st.message();
-        s.responder->SendEvent(e.Body());
+        s.responder->SendEvent(ErrorFor(st).Body());
       } else if (s.request.include_usage) {
         json chunk = ChunkBase(s);
         chunk["choices"] = json::array();
@@ -406,10 +432,7 @@ class ApiServer::Handlers {
       return;
     }
     if (!st.ok()) {
-      ApiError e;
-      e.status = st.code() == StatusCode::kUnavailable ? 503 : st.code() == StatusCode::kResourceExhausted ? 429 : 500;
-      e.type = e.status == 429 ? "rate_limit_error" : "server_error";
-      e.message = st.message();
+      const ApiError e = ErrorFor(st);
       s.responder->Send(e.status, "application/json", e.Body());
       Done(s.route, req, e.status, s.arrived, usage.prompt_tokens, usage.completion_tokens, s.id);
       return;

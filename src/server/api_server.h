@@ -30,6 +30,9 @@ struct ApiServerOptions {
   std::string model_id;       // the name /v1/models lists and requests must use
   std::string chat_template;  // Jinja source used for chat requests
   std::string access_log;     // path of the JSON-lines access log; "" = none, "-" = stderr
+  // Longest a request may take from arrival to its last token (queue time included); a request's
+  // own 'timeout' may only shorten it. <= 0: no limit. Past it: 504 (or an error event when streamed).
+  double max_request_seconds = 600;
   int64_t context = 0;        // set by Start: the engine's context (longest prompt + completion)
 };
 

@@ -31,6 +31,8 @@ struct ServerGauges {
   uint64_t rss_bytes = 0;
   uint64_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache
   int64_t prefix_cache_entries = 0;
+  uint64_t preempted = 0;  // requests ended early because the KV pool ran out
+  uint64_t timed_out = 0;  // requests ended by their time limit
   bool ready = false;
   // MoE models: selections per (layer, expert), [n_layers][n_experts]; empty otherwise.
   std::vector<uint64_t> expert_counts;

@@ -242,11 +242,21 @@ std::optional<ApiError> ParseCompletionRequest(const std::string& body_text, boo
       return Bad("response_format", "'response_format' must be an object with a 'type'");
     }
     const std::string type = (*it)["type"].get<std::string>();
-    if (type != "text") {
-      return Bad("response_format", fmt::format("response_format type '{}' is not supported yet (only 'text'): "
-                                                "constrained JSON output is not built",
-                                                type));
+    if (type == "json_object") {
+      out->json_object = true;
+    } else if (type == "json_schema") {
+      return Bad("response_format", "response_format type 'json_schema' is not supported; use 'json_object' "
+                                    "(any JSON object) and describe the schema in the prompt");
+    } else if (type != "text") {
+      return Bad("response_format", fmt::format("response_format type '{}' is unknown; use 'text' or 'json_object'", type));
     }
+  }
+  RETURN_IF_API_ERROR(ReadBool(body, "ignore_eos", &p.ignore_eos));
+  if (auto it = body.find("timeout"); it != body.end() && !it->is_null()) {
+    float seconds = 0;
+    RETURN_IF_API_ERROR(ReadNumber(body, "timeout", &seconds));
+    if (!(seconds > 0)) return Bad("timeout", fmt::format("'timeout' must be a positive number of seconds, got {}", seconds));
+    out->timeout_s = seconds;
   }
   if (chat) {
     for (const char* key : {"tools", "functions"}) {

@@ -38,6 +38,10 @@ struct CompletionRequest {
   // Chat: false when the request turned the model's thinking off (chat_template_kwargs
   // {"enable_thinking": false} or {"thinking": false}); passed to the template.
   std::optional<bool> enable_thinking;
+  // response_format {"type": "json_object"}: the output is one JSON object.
+  bool json_object = false;
+  // `timeout` (seconds, an extension): this request's time limit, capped by the server's.
+  std::optional<double> timeout_s;
 };
 
 // Parses and validates a request body. `n_vocab` bounds token ids (prompt tokens, logit_bias).

@@ -21,6 +21,11 @@ struct Scheduler::Choice {
   int64_t length = 0;  // tokens in the KV cache
   bool finished = false;
   std::vector<int32_t> out;  // sampled tokens
+  // json_object requests: the recognizer of the output so far, once the constraint applies
+  // (at once, or after the job's json_after text: `tail` keeps the output's end to find it).
+  std::optional<runtime::JsonRecognizer> json;
+  std::string tail;
+  std::vector<float> masked;  // scratch: the logits row with banned tokens at -inf
 };
 
 struct Scheduler::Active {
@@ -84,6 +89,7 @@ SchedulerStats Scheduler::stats() const {
   s.prompt_tokens = prompt_tokens_.load();
   s.generated_tokens = generated_tokens_.load();
   s.preempted = preempted_.load();
+  s.timed_out = timed_out_.load();
   s.cached_prompt_tokens = cached_tokens_.load();
   s.prefix_cache_entries = cache_entries_.load();
   return s;
@@ -153,11 +159,24 @@ void Scheduler::Admit() {
     a->job = job;
     a->usage.prompt_tokens = static_cast<int64_t>(job->prompt.size());
     const Model& model = engine_.model();
+    runtime::SamplingParams params = job->params;
+    if (params.ignore_eos) {
+      // Ban the end-of-generation tokens outright (a bias of -100 is -inf), replacing any bias
+      // the request gave them.
+      for (int32_t id : eog_) {
+        std::erase_if(params.logit_bias, [id](const runtime::LogitBias& b) { return b.token == id; });
+        if (id < model.n_sampleable()) params.logit_bias.push_back({id, -runtime::SamplingParams::kMaxAbsLogitBias});
+      }
+    }
+    if (job->json_object && !json_mask_) {
+      json_mask_ = std::make_unique<runtime::JsonTokenMask>(model.tokenizer(), model.n_sampleable(), eog_);
+    }
     for (int k = 0; k < job->params.n; ++k) {
       Choice c;
       c.seq = next_seq_++;
       if (next_seq_ == std::numeric_limits<int32_t>::max()) next_seq_ = 1;
-      auto sampler = runtime::Sampler::Create(job->params, model.n_sampleable(), k);
+      if (job->json_object && job->json_after.empty()) c.json.emplace();
+      auto sampler = runtime::Sampler::Create(params, model.n_sampleable(), k);
       if (!sampler.ok()) {
         if (job->on_done) job->on_done(sampler.status(), a->usage);
         a.reset();
@@ -165,7 +184,7 @@ void Scheduler::Admit() {
       }
       c.sampler.emplace(std::move(*sampler));
       c.sampler->AcceptPrompt(job->prompt);
-      c.stop = std::make_unique<runtime::StopCriteria>(job->params, eog_);
+      c.stop = std::make_unique<runtime::StopCriteria>(params, params.ignore_eos ? std::vector<int32_t>{} : eog_);
       c.decoder = std::make_unique<tokenizer::StreamDecoder>(model.tokenizer(), /*skip_special=*/true);
       a->choices.push_back(std::move(c));
     }
@@ -265,11 +284,77 @@ void Scheduler::EndJob(Active& a, const Status& status) {
   if (a.job->on_done) a.job->on_done(status, a.usage);
 }
 
+void Scheduler::ExpireDeadlines() {
+  const auto now = Clock::now();
+  auto expired = [now](const GenerationJob& job) {
+    return job.deadline.time_since_epoch().count() != 0 && now >= job.deadline;
+  };
+  auto message = [now](const GenerationJob& job, int64_t generated) {
+    return fmt::format("the request ran longer than its time limit ({:.0f} s after it arrived) and was ended "
+                       "after {} generated tokens; raise the limit (per request: 'timeout'; server: "
+                       "--max-request-time) or ask for fewer tokens",
+                       std::chrono::duration<double>(job.deadline - job.submitted).count(), generated);
+  };
+  std::vector<std::shared_ptr<GenerationJob>> late;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (expired(**it)) {
+        late.push_back(std::move(*it));
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& job : late) {
+    ++timed_out_;
+    if (job->on_done) job->on_done(DeadlineExceededError(message(*job, 0)), {});
+  }
+  for (auto& a : active_) {
+    if (!a->done && expired(*a->job)) {
+      ++timed_out_;
+      EndJob(*a, DeadlineExceededError(message(*a->job, a->usage.completion_tokens)));
+    }
+  }
+}
+
+Result<runtime::SampledToken> Scheduler::SampleChoice(Active& a, Choice& c, std::span<const float> row) {
+  if (!c.json) return c.sampler->Sample(row);
+  c.masked.assign(row.begin(), row.end());
+  if (json_mask_->Apply(*c.json, c.masked) == 0) {
+    return InternalError("no token of the vocabulary can continue the JSON output");
+  }
+  return c.sampler->Sample(c.masked);
+}
+
+bool Scheduler::AdvanceJson(Active& a, Choice& c, int32_t token, std::string_view piece) {
+  if (!a.job->json_object) return false;
+  if (!c.json) {
+    // Reasoning first: the constraint starts after the json_after marker (the end of thinking).
+    c.tail += piece;
+    const size_t at = c.tail.find(a.job->json_after);
+    if (at == std::string::npos) {
+      const size_t keep = a.job->json_after.size();
+      if (c.tail.size() > keep) c.tail.erase(0, c.tail.size() - keep);
+      return false;
+    }
+    c.json.emplace();
+    runtime::JsonRecognizer rest;
+    if (rest.Feed(std::string_view(c.tail).substr(at + a.job->json_after.size()))) c.json = rest;
+    return c.json->complete();
+  }
+  // The mask allowed this token, so its bytes continue the object (end tokens have none).
+  c.json->Feed(json_mask_->bytes(token));
+  return c.json->complete();
+}
+
 void Scheduler::Step() {
   // Requests whose client left: drop them and free their KV before anything runs.
   for (auto& a : active_) {
     if (a->job->cancelled && a->job->cancelled()) EndJob(*a, CancelledError("the client closed the connection"));
   }
+  ExpireDeadlines();
   std::erase_if(active_, [](const std::unique_ptr<Active>& a) { return a->done; });
   Admit();
   running_.store(static_cast<int64_t>(active_.size()));
@@ -365,7 +450,7 @@ void Scheduler::Step() {
     for (int k : choices) {
       if (a.done) break;
       Choice& c = a.choices[k];
-      auto tok = c.sampler->Sample(row);
+      auto tok = SampleChoice(a, c, row);
       if (!tok.ok()) {
         EndJob(a, tok.status());
         break;
@@ -380,6 +465,10 @@ void Scheduler::Step() {
         break;
       }
       runtime::StopCriteria::Step step = c.stop->OnToken(tok->id, *piece);
+      if (AdvanceJson(a, c, tok->id, *piece) && !step.finish) {  // the object closed: nothing may follow
+        step.emit += c.stop->EndOfContext().emit;
+        step.finish = runtime::FinishReason::kStop;
+      }
       c.last = tok->id;
       ChoiceDelta d;
       d.choice = k;

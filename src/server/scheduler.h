@@ -29,6 +29,7 @@
 
 #include "base/status.h"
 #include "runtime/engine.h"
+#include "runtime/json_constraint.h"
 #include "runtime/sampler.h"
 #include "runtime/stop_matcher.h"
 
@@ -56,6 +57,13 @@ struct GenerationJob {
   // Called once at the end: OK, or the error that ended the request (the deltas sent so far stand).
   std::function<void(const Status&, const JobUsage&)> on_done;
   std::function<bool()> cancelled;  // polled each step; may be empty
+  // response_format json_object: each choice's output is one JSON object (constrained sampling,
+  // runtime/json_constraint.h; the choice stops when the object closes). With `json_after` set
+  // (a reasoning template), the constraint starts once the output contains that text.
+  bool json_object = false;
+  std::string json_after;
+  // Past this time the request ends with kDeadlineExceeded (queued or running); default: none.
+  std::chrono::steady_clock::time_point deadline{};
   // Set by the scheduler.
   std::chrono::steady_clock::time_point submitted, first_token;
 };
@@ -72,7 +80,7 @@ struct SchedulerOptions {
 struct SchedulerStats {
   int64_t running = 0, waiting = 0;
   int64_t kv_blocks_used = 0, kv_blocks_total = 0;
-  uint64_t steps = 0, prompt_tokens = 0, generated_tokens = 0, preempted = 0;
+  uint64_t steps = 0, prompt_tokens = 0, generated_tokens = 0, preempted = 0, timed_out = 0;
   uint64_t cached_prompt_tokens = 0;  // prompt tokens whose KV came from the prefix cache
   int64_t prefix_cache_entries = 0;
 };
@@ -115,6 +123,12 @@ class Scheduler {
   // Frees least recently used cache entries until `blocks` are free (or the cache is empty); never
   // entry `keep`. True when enough are free.
   bool EvictFor(int64_t blocks, int keep = -1);
+  // Ends requests (queued or running) whose deadline has passed.
+  void ExpireDeadlines();
+  // Samples choice `c`'s next token from `row`, within the JSON constraint when it has one.
+  Result<runtime::SampledToken> SampleChoice(Active& a, Choice& c, std::span<const float> row);
+  // After a sampled token: advances the choice's JSON state; true when the object just closed.
+  bool AdvanceJson(Active& a, Choice& c, int32_t token, std::string_view piece);
 
   Engine& engine_;
   const SchedulerOptions options_;
@@ -136,9 +150,10 @@ class Scheduler {
   };
   std::vector<CachedPrefix> prefix_cache_;
   uint64_t use_clock_ = 0;
+  std::unique_ptr<runtime::JsonTokenMask> json_mask_;  // built for the first json_object request
 
   std::atomic<int64_t> running_{0};
-  std::atomic<uint64_t> steps_{0}, prompt_tokens_{0}, generated_tokens_{0}, preempted_{0}, cached_tokens_{0};
+  std::atomic<uint64_t> steps_{0}, prompt_tokens_{0}, generated_tokens_{0}, preempted_{0}, cached_tokens_{0}, timed_out_{0};
   std::atomic<int64_t> cache_entries_{0};
   std::atomic<int64_t> kv_used_{0};
   mutable std::mutex counts_mu_;

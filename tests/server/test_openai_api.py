@@ -30,6 +30,7 @@ SERVER = None
 BASE = None
 MODEL_ID = "tiny"
 TMP = None
+EOS_ID = None
 
 
 def http(method, path, body=None, headers=None, timeout=30):
@@ -161,6 +162,51 @@ class Api(unittest.TestCase):
         status, _, _ = http("GET", "/v1/chat/completions")
         self.assertEqual(status, 405)
 
+    def test_json_object(self):
+        # The tiny model writes noise; constrained to JSON, what ends with "stop" is one object.
+        finished = 0
+        for seed in range(1, 7):
+            r = self.client.completions.create(model=MODEL_ID, prompt="Give JSON:", max_tokens=300, seed=seed,
+                                               extra_body={"response_format": {"type": "json_object"}})
+            c = r.choices[0]
+            if c.finish_reason == "stop":
+                self.assertIsInstance(json.loads(c.text), dict, c.text)
+                finished += 1
+            else:
+                self.assertEqual(c.finish_reason, "length")
+                self.assertEqual(c.text.lstrip()[:1], "{")
+        self.assertGreaterEqual(finished, 3)
+        stream = self.client.completions.create(model=MODEL_ID, prompt="Give JSON:", max_tokens=300, seed=3,
+                                                extra_body={"response_format": {"type": "json_object"}}, stream=True)
+        self.assertEqual(json.loads("".join(c.choices[0].text for c in stream)).__class__, dict)
+        with self.assertRaises(openai.BadRequestError) as e:
+            self.chat("x", response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {}}})
+        self.assertEqual(e.exception.body["param"], "response_format")
+
+    def test_ignore_eos(self):
+        # A +100 bias all but forces the end token; ignore_eos bans it anyway.
+        forced = {str(EOS_ID): 100}
+        r = self.client.completions.create(model=MODEL_ID, prompt="x", max_tokens=32, temperature=0, logit_bias=forced)
+        self.assertEqual((r.choices[0].finish_reason, r.usage.completion_tokens), ("stop", 1))
+        r = self.client.completions.create(model=MODEL_ID, prompt="x", max_tokens=32, temperature=0, logit_bias=forced,
+                                           extra_body={"ignore_eos": True})
+        self.assertEqual((r.choices[0].finish_reason, r.usage.completion_tokens), ("length", 32))
+
+    def test_request_timeout(self):
+        before = metric("enclave_requests_timed_out_total")
+        body = {"model": MODEL_ID, "prompt": "x", "max_tokens": 900, "ignore_eos": True, "timeout": 0.05}
+        status, text, _ = http("POST", "/v1/completions", body)
+        self.assertEqual(status, 504, text)
+        self.assertEqual(json.loads(text)["error"]["code"], "request_timeout")
+        with self.assertRaises(openai.APIError) as e:  # streamed: an error event ends the stream
+            for _ in self.client.completions.create(model=MODEL_ID, prompt="x", max_tokens=900, stream=True,
+                                                    extra_body={"ignore_eos": True, "timeout": 0.05}):
+                pass
+        self.assertIn("time limit", str(e.exception))
+        self.assertEqual(metric("enclave_requests_timed_out_total"), before + 2)
+        status, text, _ = http("POST", "/v1/completions", dict(body, timeout=-1))
+        self.assertEqual((status, json.loads(text)["error"]["param"]), (400, "timeout"))
+
     def test_probes_and_metrics(self):
         self.assertEqual(http("GET", "/health")[:2], (200, '{"status":"ok"}'))
         self.assertEqual(http("GET", "/ready")[0], 200)
@@ -287,7 +333,7 @@ class Api(unittest.TestCase):
 
 
 def main():
-    global ENCLAVE, SERVER, BASE, PORT, TMP
+    global ENCLAVE, SERVER, BASE, PORT, TMP, EOS_ID
     ENCLAVE = os.path.abspath(sys.argv[1])
     # 1,000 idle connections need more descriptors than a default soft limit of 1024 (the server
     # inherits this).
@@ -298,6 +344,10 @@ def main():
     TMP = tempfile.mkdtemp(prefix="enclave_server_test_")
     subprocess.run([ENCLAVE, "synth", "--arch", "qwen2", "--preset", "tiny", "--seed", "3", "--out", TMP + "/m",
                     "--gguf", "f16"], check=True, stdout=subprocess.DEVNULL)
+    with open(TMP + "/m/tokenizer_config.json") as f:
+        eos_text = json.load(f)["eos_token"]
+    with open(TMP + "/m/tokenizer.json") as f:
+        EOS_ID = next(t["id"] for t in json.load(f)["added_tokens"] if t["content"] == eos_text)
     SERVER = subprocess.Popen([ENCLAVE, "serve", "-m", TMP + "/m/gguf/model-f16.gguf", "--port", "0", "--model-id",
                                MODEL_ID, "-t", "2", "-c", "1024", "--chat-template", "deepseek-r1",
                                "--access-log", TMP + "/access.log", "--request-timeout", "3"],

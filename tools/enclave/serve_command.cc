@@ -29,6 +29,7 @@ struct ServeOptions {
   int64_t step_tokens = 512;
   int64_t max_body_mb = 4;
   double shutdown_timeout = 30;
+  double max_request_time = 600;
   int io_threads = 2;
   int header_timeout = 30;
 };
@@ -64,6 +65,7 @@ int RunServe(ServeOptions& o) {
   so.scheduler.step_tokens = o.step_tokens;
   so.model_id = o.model_id.empty() ? DefaultModelId(o.model.path) : o.model_id;
   so.access_log = o.access_log;
+  so.max_request_seconds = o.max_request_time;
   auto tmpl = ChooseChatTemplate(o.chat_template, o.model.path, m->model->tokenizer());
   if (!tmpl.ok()) {
     std::fprintf(stderr, "error: %s\n", tmpl.status().message().c_str());
@@ -115,6 +117,10 @@ void RegisterServe(CLI::App& app, CommandRegistry& registry) {
   cmd->add_option("--request-timeout", opt->header_timeout,
                   "seconds a client has to send a whole request (then 408; stops slow-sending clients)")
       ->check(CLI::Range(1, 3600))->capture_default_str();
+  cmd->add_option("--max-request-time", opt->max_request_time,
+                  "seconds a request may take from arrival to its last token, queue time included (then 504, or "
+                  "an error event when streamed); a request's 'timeout' field may shorten it; 0: no limit")
+      ->check(CLI::Range(0.0, 86400.0))->capture_default_str();
   cmd->add_option("--shutdown-timeout", opt->shutdown_timeout, "seconds running requests get to finish on SIGTERM")
       ->check(CLI::Range(0.0, 3600.0))->capture_default_str();
   cmd->callback([opt, &registry] { registry.exit_code = RunServe(*opt); });
