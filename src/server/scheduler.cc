@@ -39,7 +39,7 @@ struct Scheduler::Active {
 
 Scheduler::Scheduler(Engine& engine, const SchedulerOptions& options, Observer observer)
     : engine_(engine), options_(options), observer_(std::move(observer)),
-      eog_(EndOfGenerationTokens(engine.model().tokenizer())) {
+      eog_(EndOfGenerationTokens(engine.model().tokenizer())), prefix_index_(engine.kv().block_tokens()) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -203,21 +203,16 @@ void Scheduler::Admit() {
 }
 
 int Scheduler::FindPrefix(const std::vector<int32_t>& prompt, int64_t* tokens) const {
-  const int64_t bt = engine_.kv().block_tokens();
-  int best = -1;
-  int64_t best_len = 0;
+  *tokens = 0;
+  const PrefixIndex::Match m = prefix_index_.Longest(prompt, static_cast<int64_t>(prompt.size()) - 1);
+  if (m.seq < 0 || m.tokens < engine_.kv().block_tokens()) return -1;
   for (size_t i = 0; i < prefix_cache_.size(); ++i) {
-    const auto& t = prefix_cache_[i].tokens;
-    const size_t limit = std::min(t.size(), prompt.size() - 1);
-    size_t n = 0;
-    while (n < limit && t[n] == prompt[n]) ++n;
-    if (static_cast<int64_t>(n) >= bt && static_cast<int64_t>(n) > best_len) {
-      best = static_cast<int>(i);
-      best_len = static_cast<int64_t>(n);
+    if (prefix_cache_[i].seq == m.seq) {
+      *tokens = m.tokens;
+      return static_cast<int>(i);
     }
   }
-  *tokens = best_len;
-  return best;
+  return -1;
 }
 
 bool Scheduler::EvictFor(int64_t blocks, int keep) {
@@ -230,6 +225,7 @@ bool Scheduler::EvictFor(int64_t blocks, int keep) {
     }
     if (victim < 0) return false;
     kv.Free(prefix_cache_[victim].seq);
+    prefix_index_.Erase(prefix_cache_[victim].seq);
     prefix_cache_.erase(prefix_cache_.begin() + victim);
     if (keep > victim) --keep;
   }
@@ -245,17 +241,19 @@ void Scheduler::Release(Active& a, size_t k, bool cache) {
     kv.Free(c.seq);
     return;
   }
-  CachedPrefix entry{c.seq, a.job->prompt, ++use_clock_};
-  entry.tokens.insert(entry.tokens.end(), c.out.begin(), c.out.end());
-  entry.tokens.resize(std::min<size_t>(entry.tokens.size(), static_cast<size_t>(c.length)));
-  kv.Truncate(c.seq, static_cast<int64_t>(entry.tokens.size()));
+  std::vector<int32_t> tokens = a.job->prompt;
+  tokens.insert(tokens.end(), c.out.begin(), c.out.end());
+  tokens.resize(std::min<size_t>(tokens.size(), static_cast<size_t>(c.length)));
+  kv.Truncate(c.seq, static_cast<int64_t>(tokens.size()));
   if (static_cast<int>(prefix_cache_.size()) >= options_.prefix_cache_entries) {
     auto lru = std::min_element(prefix_cache_.begin(), prefix_cache_.end(),
                                 [](const CachedPrefix& x, const CachedPrefix& y) { return x.last_used < y.last_used; });
     kv.Free(lru->seq);
+    prefix_index_.Erase(lru->seq);
     prefix_cache_.erase(lru);
   }
-  prefix_cache_.push_back(std::move(entry));
+  prefix_cache_.push_back({c.seq, ++use_clock_});
+  prefix_index_.Insert(c.seq, std::move(tokens));
   cache_entries_.store(static_cast<int64_t>(prefix_cache_.size()));
 }
 

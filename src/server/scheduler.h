@@ -32,6 +32,7 @@
 #include "runtime/json_constraint.h"
 #include "runtime/sampler.h"
 #include "runtime/stop_matcher.h"
+#include "server/prefix_index.h"
 
 namespace enclave::server {
 
@@ -73,8 +74,10 @@ struct SchedulerOptions {
   int max_queue = 256;          // requests waiting beyond those
   int64_t step_tokens = 512;    // prompt tokens per step (the chunked-prefill budget)
   // Finished sequences kept in the KV cache for prompts that start the same way (a system prompt,
-  // an earlier chat turn); least recently used first out when blocks are needed. 0: off.
-  int prefix_cache_entries = 32;
+  // an earlier chat turn), indexed by a radix tree over blocks (server/prefix_index.h); least
+  // recently used first out when blocks are needed. Kept sequences share their common blocks, so
+  // many entries with one system prompt cost little. 0: off.
+  int prefix_cache_entries = 256;
 };
 
 struct SchedulerStats {
@@ -145,10 +148,10 @@ class Scheduler {
   int32_t next_seq_ = 1;
   struct CachedPrefix {
     int32_t seq;
-    std::vector<int32_t> tokens;  // what the sequence's KV holds
     uint64_t last_used;
   };
-  std::vector<CachedPrefix> prefix_cache_;
+  std::vector<CachedPrefix> prefix_cache_;  // for LRU order; prefix_index_ has their tokens
+  PrefixIndex prefix_index_;
   uint64_t use_clock_ = 0;
   std::unique_ptr<runtime::JsonTokenMask> json_mask_;  // built for the first json_object request
 
