@@ -236,6 +236,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void RespondDirect(int status, std::string body) {
     responding_ = true;
+    linger_ = true;
     Enqueue(fmt::format("HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
                         "Connection: close\r\n\r\n{}",
                         status, StatusText(status), body.size(), body),
@@ -264,15 +265,43 @@ class Session : public std::enable_shared_from_this<Session> {
     finishing_ = false;
     responding_ = false;
     responder_.reset();
+    if (linger_ && !client_gone_) return LingeringClose();
     if (!keep_alive_ || client_gone_) return Close();
     if (buffer_.size() > 0) return ReadRequest();
     if (!watching_) ReadRequest();
     // else: the watch read in flight receives the next request's first bytes (or the close).
   }
 
+  // After an error response the client may still be sending (the body of a 413): closing a socket
+  // with unread data makes the kernel answer with a reset, which can destroy the response before
+  // the client reads it. So: half-close, then read and drop what arrives for a while (2 s, 64 MiB)
+  // before closing, as web servers do.
+  void LingeringClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return Close();
+    linger_left_ = 64u << 20;
+    discard_ = std::make_unique<char[]>(kDiscardBytes);
+    timer_.expires_after(std::chrono::seconds(2));
+    timer_.async_wait([self = shared_from_this()](beast::error_code e) {
+      if (!e) self->Close();
+    });
+    Discard();
+  }
+
+  void Discard() {
+    stream_.socket().async_read_some(net::buffer(discard_.get(), kDiscardBytes),
+                                     [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                       if (ec || self->closed_ || n >= self->linger_left_) return self->Close();
+                                       self->linger_left_ -= n;
+                                       self->Discard();
+                                     });
+  }
+
   void Close() {
     if (closed_) return;
     closed_ = true;
+    timer_.cancel();
     if (responder_) responder_->Cancel();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -289,6 +318,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::deque<std::string> out_;
   bool writing_ = false, finishing_ = false, responding_ = false, watching_ = false;
   bool keep_alive_ = true, closed_ = false, client_gone_ = false;
+  static constexpr size_t kDiscardBytes = 16384;
+  bool linger_ = false;  // close lingering (after an error response the client may still be sending)
+  size_t linger_left_ = 0;
+  std::unique_ptr<char[]> discard_;
 };
 
 void SessionResponder::Write(std::string bytes, bool last) {

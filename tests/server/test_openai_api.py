@@ -157,6 +157,11 @@ class Api(unittest.TestCase):
         s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (5 << 20))
         self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 413 "))
         s.close()
+        # A client that writes the whole body before reading still gets the 413 (lingering close),
+        # not a connection reset.
+        status, body, _ = http("POST", "/v1/completions", b"x" * (5 << 20), {"Content-Type": "application/json"})
+        self.assertEqual(status, 413)
+        self.assertIn("exceeds the limit", json.loads(body)["error"]["message"])
         status, _, _ = http("GET", "/v1/nothing")
         self.assertEqual(status, 404)
         status, _, _ = http("GET", "/v1/chat/completions")
