@@ -75,7 +75,8 @@ std::string Metrics::Render(const ServerGauges& g) const {
           "Prompt tokens whose KV came from the prefix cache (hit ratio: this over enclave_prompt_tokens_total).",
           g.cached_prompt_tokens);
   counter("enclave_requests_preempted_total",
-          "Requests ended early (finish_reason length) because the KV pool ran out mid-generation.", g.preempted);
+          "Requests preempted because the KV pool ran out mid-generation (recomputed later, or ended with "
+          "finish_reason length when they cannot be).", g.preempted);
   counter("enclave_requests_timed_out_total", "Requests ended by their time limit (--max-request-time or 'timeout').",
           g.timed_out);
   gauge("enclave_prefix_cache_entries", "Finished sequences kept for prefix reuse.",

@@ -33,6 +33,11 @@ struct Scheduler::Active {
   std::vector<Choice> choices;
   int64_t prefilled = 0;  // prompt tokens run so far (on choice 0's sequence)
   bool sampling = false;  // the prompt is done; choices generate
+  // Preempted when the KV pool ran out (one-choice requests): its KV was freed and it waits, still
+  // counted as running, to recompute `replay` (the prompt and the tokens generated so far, except
+  // the last sampled one, which the next decode step runs) and continue where it stopped.
+  bool parked = false;
+  std::vector<int32_t> replay;
   bool done = false;
   JobUsage usage;
 };
@@ -122,6 +127,14 @@ void Scheduler::Loop() {
 void Scheduler::Admit() {
   KvCache& kv = engine_.kv();
   const int64_t bt = kv.block_tokens();
+  // Preempted requests come back first, oldest first, once their tokens fit; new ones wait for them.
+  for (auto& a : active_) {
+    if (!a->parked) continue;
+    const size_t tokens = a->replay.empty() ? a->job->prompt.size() : a->replay.size();
+    const int64_t need = (static_cast<int64_t>(tokens) + bt) / bt;
+    if (need > kv.free_blocks() && !EvictFor(need)) return;
+    a->parked = false;
+  }
   for (;;) {
     std::shared_ptr<GenerationJob> job;
     int cached_entry = -1;
@@ -317,6 +330,41 @@ void Scheduler::ExpireDeadlines() {
   }
 }
 
+void Scheduler::Preempt() {
+  // The most recently admitted request that holds KV.
+  Active* victim = nullptr;
+  size_t holding = 0;
+  for (auto& a : active_) {
+    if (a->done || a->parked) continue;
+    ++holding;
+    victim = a.get();
+  }
+  if (victim == nullptr) return;
+  ++preempted_;
+  KvCache& kv = engine_.kv();
+  const int64_t bt = kv.block_tokens();
+  Choice& c = victim->choices[0];
+  // Still in its prompt: it starts over (replay stays empty). Generating: the prompt and its output
+  // but the last sampled token, which the next decode step runs.
+  const bool generating = victim->sampling && !c.out.empty();
+  std::vector<int32_t> replay = victim->job->prompt;
+  if (generating) replay.insert(replay.end(), c.out.begin(), c.out.end() - 1);
+  // Recompute later when that can help: one choice, others running (they will free blocks), and
+  // its tokens fit the pool alone. Otherwise end it cleanly: its output so far stands,
+  // finish_reason "length".
+  if (victim->choices.size() != 1 || holding < 2 || (static_cast<int64_t>(replay.size()) + bt) / bt > kv.n_blocks()) {
+    for (size_t k = 0; k < victim->choices.size(); ++k) Finish(*victim, k, runtime::FinishReason::kLength);
+    EndJob(*victim, Status::Ok());
+    return;
+  }
+  kv.Free(c.seq);
+  c.length = 0;
+  victim->prefilled = 0;
+  victim->sampling = false;
+  victim->parked = true;
+  if (generating) victim->replay = std::move(replay);
+}
+
 Result<runtime::SampledToken> Scheduler::SampleChoice(Active& a, Choice& c, std::span<const float> row) {
   if (!c.json) return c.sampler->Sample(row);
   c.masked.assign(row.begin(), row.end());
@@ -380,17 +428,27 @@ void Scheduler::Step() {
   int64_t budget = options_.step_tokens;
   std::vector<std::pair<Active*, int64_t>> chunks;
   for (auto& a : active_) {
-    if (a->sampling || budget <= 0) continue;
-    const int64_t total = static_cast<int64_t>(a->job->prompt.size());
+    if (a->sampling || a->parked || budget <= 0) continue;
+    // A recomputation needs no logits: its next token is already sampled.
+    const bool replaying = !a->replay.empty();
+    const std::vector<int32_t>& tokens = replaying ? a->replay : a->job->prompt;
+    const int64_t total = static_cast<int64_t>(tokens.size());
     const int64_t take = std::min(total - a->prefilled, budget);
     for (int64_t i = a->prefilled; i < a->prefilled + take; ++i) {
-      batch.Add(a->job->prompt[i], static_cast<int32_t>(i), a->choices[0].seq, i + 1 == total);
+      batch.Add(tokens[i], static_cast<int32_t>(i), a->choices[0].seq, !replaying && i + 1 == total);
     }
-    if (a->prefilled + take == total) rows.push_back({a.get(), -1});
+    if (a->prefilled + take == total && !replaying) rows.push_back({a.get(), -1});
     chunks.emplace_back(a.get(), take);
     budget -= take;
   }
-  if (batch.size() == 0) return;
+  if (batch.size() == 0) {
+    // Only parked requests, and not even one fits the pool alone (cannot happen: Preempt checks).
+    for (auto& a : active_) {
+      if (a->parked) EndJob(*a, ResourceExhaustedError("the KV pool cannot hold this request any more"));
+    }
+    std::erase_if(active_, [](const std::unique_ptr<Active>& a) { return a->done; });
+    return;
+  }
 
   auto logits = engine_.Forward(batch);
   if (!logits.ok()) {
@@ -399,12 +457,7 @@ void Scheduler::Step() {
       return;
     }
     if (logits.status().code() == StatusCode::kOutOfRange && engine_.kv().free_blocks() < engine_.kv().n_blocks()) {
-      // The KV pool is full: end the most recently admitted request (its output so far stands,
-      // finish_reason "length") so the others continue, and run the step again without it.
-      Active& victim = *active_.back();
-      ++preempted_;
-      for (size_t k = 0; k < victim.choices.size(); ++k) Finish(victim, k, runtime::FinishReason::kLength);
-      EndJob(victim, Status::Ok());
+      Preempt();  // the newest request makes room; the step runs again without it
       return;
     }
     // Anything else is a bug or a request the engine cannot run: fail the requests of this batch.
@@ -416,6 +469,12 @@ void Scheduler::Step() {
   for (const auto& [a, take] : chunks) {
     a->prefilled += take;
     prompt_tokens_ += static_cast<uint64_t>(take);
+    if (!a->replay.empty() && a->prefilled == static_cast<int64_t>(a->replay.size())) {
+      a->choices[0].length = a->prefilled;  // recomputed: decoding continues with the sampled token
+      a->sampling = true;
+      a->replay.clear();
+      a->replay.shrink_to_fit();
+    }
   }
 
   const Model& model = engine_.model();

@@ -8,8 +8,10 @@
 //
 // Admission: a bounded queue (Submit fails with kResourceExhausted when full, kUnavailable while
 // draining) and a KV check (a prompt is admitted when the pool has blocks for it). When the pool
-// runs out mid-generation, the most recently admitted request is ended cleanly (finish_reason
-// "length", its KV freed) so the others continue; the engine never sees a batch it cannot place.
+// runs out mid-generation, the most recently admitted request gives its blocks back and waits to
+// recompute its prompt and output so far (in one prefill, then it continues where it stopped);
+// requests with several choices, or one that could not fit even alone, end cleanly instead
+// (finish_reason "length"). The engine never sees a batch it cannot place.
 // A cancelled request (client gone) is dropped at the next step and its KV freed at once.
 //
 // Callbacks run on the scheduler thread and must not block.
@@ -126,6 +128,9 @@ class Scheduler {
   // Frees least recently used cache entries until `blocks` are free (or the cache is empty); never
   // entry `keep`. True when enough are free.
   bool EvictFor(int64_t blocks, int keep = -1);
+  // The KV pool is full: the newest request holding KV gives its blocks back, to be recomputed
+  // when blocks free up (one-choice requests), or ends cleanly with finish_reason "length".
+  void Preempt();
   // Ends requests (queued or running) whose deadline has passed.
   void ExpireDeadlines();
   // Samples choice `c`'s next token from `row`, within the JSON constraint when it has one.

@@ -2,42 +2,21 @@
 // logits it would get alone; a forked prefix gives the same logits as recomputing it; chunked
 // prefill equals one big batch; bad batches and a full KV pool are errors that change nothing.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <filesystem>
 
 #include "model/model.h"
 #include "runtime/engine.h"
-#include "synth/synth_model.h"
+#include "synth_models.h"
 
 namespace enclave {
 namespace {
 
-namespace fs = std::filesystem;
-
+// F16 weights take f32 activations: with Q8_0 weights, the 8-bit rounding of activations turns the
+// last-bit differences between the batched (panel GEMM) and single-token kernels into whole
+// quantization steps, and "batched == token by token" could only be checked loosely.
 const Model& TinyModel() {
-  static std::unique_ptr<Model> model = [] {
-    const fs::path dir = fs::temp_directory_path() / ("enclave_engine_test_" + std::to_string(getpid()));
-    synth::SynthOptions o;
-    o.arch = "qwen2";
-    o.preset = "tiny";
-    o.seed = 7;
-    o.out_dir = dir.string();
-    // F16 weights take f32 activations: with Q8_0 weights, the 8-bit rounding of activations
-    // turns the last-bit differences between the batched (panel GEMM) and single-token kernels
-    // into whole quantization steps, and "batched == token by token" could only be checked
-    // loosely.
-    o.gguf = {"f16"};
-    o.force = true;
-    const Status s = synth::Synthesize(o);
-    EXPECT_TRUE(s.ok()) << s.message();
-    auto m = Model::Load((dir / "gguf" / "model-f16.gguf").string());
-    EXPECT_TRUE(m.ok()) << m.status().message();
-    std::error_code ec;
-    fs::remove_all(dir, ec);  // the model keeps its mapping open
-    return m.ok() ? std::move(*m) : nullptr;
-  }();
+  static std::unique_ptr<Model> model = testing::LoadSynthModel("qwen2", "tiny", 7);
   return *model;
 }
 
@@ -109,23 +88,7 @@ TEST(EngineTest, MixedBatchGivesEachSequenceItsOwnLogits) {
 // the logits it gets alone, with MLA attention in the absorbed form, in the decompressed form
 // (whose context rows then come from two sequences), and across the two forms.
 TEST(EngineTest, DeepseekMixedBatchInBothMlaForms) {
-  static std::unique_ptr<Model> model = [] {
-    const fs::path dir = fs::temp_directory_path() / ("enclave_engine_test_ds_" + std::to_string(getpid()));
-    synth::SynthOptions o;
-    o.arch = "deepseek2";
-    o.preset = "tiny-v3";
-    o.seed = 7;
-    o.out_dir = dir.string();
-    o.gguf = {"f16"};
-    o.force = true;
-    const Status st = synth::Synthesize(o);
-    EXPECT_TRUE(st.ok()) << st.message();
-    auto m = Model::Load((dir / "gguf" / "model-f16.gguf").string());
-    EXPECT_TRUE(m.ok()) << m.status().message();
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-    return m.ok() ? std::move(*m) : nullptr;
-  }();
+  static std::unique_ptr<Model> model = testing::LoadSynthModel("deepseek2", "tiny-v3", 7);
   ASSERT_NE(model, nullptr);
   auto make = [&](MlaForm form) {
     EngineOptions o;
