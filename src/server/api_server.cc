@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "chat/chat_template.h"
+#include "chat/chat_prompt.h"
 #include "platform/process_memory.h"
 #include "server/openai_request.h"
 #include "tokenizer/reasoning_split.h"
@@ -190,18 +190,12 @@ class ApiServer::Handlers {
       if (!c.prompt_tokens.empty()) return c.prompt_tokens;
       return tok.Encode(c.prompt_text, /*add_special=*/true);
     }
-    chat::ChatRenderOptions render;
-    render.add_generation_prompt = true;
-    if (tok.bos()) render.bos_token = tok.TokenText(*tok.bos());
-    if (tok.eos()) render.eos_token = tok.TokenText(*tok.eos());
-    if (c.enable_thinking.has_value()) {
-      render.extra_variables = json{{"enable_thinking", *c.enable_thinking}, {"thinking", *c.enable_thinking}};
-    }
-    auto text = chat::RenderChatTemplate(options_.chat_template, c.messages, render);
-    if (!text.ok()) return InvalidArgumentError("the chat template failed on these messages: " + text.status().message());
-    // R1's template ends the prompt inside the think block.
-    *opens_think = text->size() >= 8 && text->find("<think>", text->size() - 9) != std::string::npos;
-    return tok.Encode(*text, /*add_special=*/false);
+    json extra = nullptr;
+    if (c.enable_thinking.has_value()) extra = json{{"enable_thinking", *c.enable_thinking}, {"thinking", *c.enable_thinking}};
+    auto prompt = chat::RenderChatPrompt(options_.chat_template, c.messages, tok, extra);
+    if (!prompt.ok()) return InvalidArgumentError("the chat template failed on these messages: " + prompt.status().message());
+    *opens_think = prompt->opens_think;
+    return tok.Encode(prompt->text, /*add_special=*/false);
   }
 
   void Completion(const HttpRequest& req, std::shared_ptr<Responder> r, bool chat, Clock::time_point arrived) {

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "chat/chat_template.h"
+#include "chat/chat_prompt.h"
 #include "runtime/generate.h"
 #include "tokenizer/reasoning_split.h"
 #include "tools/enclave/commands.h"
@@ -112,10 +112,6 @@ int RunChat(const RunOptions& o, LoadedModel& m) {
   auto chosen = ChooseChatTemplate(o.chat_template, o.model.path, tok);
   if (!chosen.ok()) return Fail(chosen.status().message());
   const std::string& tmpl = *chosen;
-  chat::ChatRenderOptions render;
-  render.add_generation_prompt = true;
-  if (tok.bos()) render.bos_token = tok.TokenText(*tok.bos());
-  if (tok.eos()) render.eos_token = tok.TokenText(*tok.eos());
   nlohmann::ordered_json messages = nlohmann::ordered_json::array();
   if (!o.system.empty()) messages.push_back({{"role", "system"}, {"content", o.system}});
   const runtime::SamplingParams params = ToParams(o);
@@ -129,9 +125,9 @@ int RunChat(const RunOptions& o, LoadedModel& m) {
     if (!std::getline(std::cin, line)) break;
     if (line.empty()) continue;
     messages.push_back({{"role", "user"}, {"content", line}});
-    auto prompt = chat::RenderChatTemplate(tmpl, messages, render);
+    auto prompt = chat::RenderChatPrompt(tmpl, messages, tok);
     if (!prompt.ok()) return Fail("chat template: " + prompt.status().message());
-    auto ids = tok.Encode(*prompt, /*add_special=*/false);
+    auto ids = tok.Encode(prompt->text, /*add_special=*/false);
     if (!ids.ok()) return Fail(ids.status().message());
     size_t common = 0;
     while (common < cached.size() && common < ids->size() && cached[common] == (*ids)[common]) ++common;
@@ -144,9 +140,7 @@ int RunChat(const RunOptions& o, LoadedModel& m) {
     GenerateRequest req;
     req.prompt = std::span<const int32_t>(*ids).subspan(common);
     req.start = static_cast<int64_t>(common);
-    // R1's template ends the prompt inside the think block.
-    const bool opens_think = prompt->size() >= 8 && prompt->find("<think>", prompt->size() - 9) != std::string::npos;
-    tokenizer::ReasoningSplitter splitter(opens_think);
+    tokenizer::ReasoningSplitter splitter(prompt->opens_think);
     std::string answer;
     auto show = [&](const tokenizer::ReasoningSplitter::Delta& d) {
       if (!d.reasoning.empty()) {
