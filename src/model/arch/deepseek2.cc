@@ -109,6 +109,20 @@ DecompressionPlan PlanDecompression(const ModelConfig& c, const Batch& batch, Ml
   return plan;
 }
 
+// What both MLA forms pass to the attention kernel alike: the batch's queries, positions and
+// sequences, the layer's cache, the softmax scale.
+AttentionArgs BatchAttention(const Model& model, KvCache& kv, const Batch& batch, int l, const float* q) {
+  AttentionArgs args;
+  args.layer = l;
+  args.n_tokens = batch.size();
+  args.q = q;
+  args.positions = batch.positions.data();
+  args.seq_ids = batch.seq_ids.data();
+  args.scale = model.config().attn_scale;
+  args.kv = &kv;
+  return args;
+}
+
 // MLA in the absorbed form: queries [W_UK[h]ᵀ q_nope ; q_pe] against the cached latent rows (one
 // key head of kv_lora + rope, its value the latent), then W_UV[h] on each head's latent output.
 // Writes o [n, H * v_head].
@@ -126,20 +140,13 @@ void AbsorbedAttention(const Model& model, Backend& be, KvCache& kv, const Batch
   float* latent = Grow(s.latent, n * H * kvl);
   for (int64_t t = 0; t < n * H; ++t) std::copy_n(qpe + t * rope, rope, qfull + t * CD + kvl);
   PerHeadProducts(be, s, w.wk_b_t, q, QK, nope, qfull, CD, n, head_in, head_out);
-  AttentionArgs args;
-  args.layer = l;
-  args.n_tokens = n;
-  args.q = qfull;
-  args.positions = batch.positions.data();
-  args.seq_ids = batch.seq_ids.data();
+  AttentionArgs args = BatchAttention(model, kv, batch, l, qfull);
   args.n_heads = static_cast<int>(H);
   args.n_kv_heads = 1;
   args.head_dim = static_cast<int>(rope);
   args.k_dim = static_cast<int>(CD);
   args.v_dim = static_cast<int>(kvl);
   args.values_in_keys = true;
-  args.scale = c.attn_scale;
-  args.kv = &kv;
   args.out = latent;
   be.Attention(args);
   PerHeadProducts(be, s, w.wv_b, latent, kvl, kvl, o, vh, n, head_in, head_out);
@@ -187,19 +194,12 @@ void DecompressedAttention(const Model& model, Backend& be, KvCache& kv, const B
     std::copy_n(q + t * QK, nope, qfull + t * QK);
     std::copy_n(qpe + t * rope, rope, qfull + t * QK + nope);
   }
-  AttentionArgs args;
-  args.layer = l;
-  args.n_tokens = n;
-  args.q = qfull;
-  args.positions = batch.positions.data();
-  args.seq_ids = batch.seq_ids.data();
+  AttentionArgs args = BatchAttention(model, kv, batch, l, qfull);
   args.n_heads = static_cast<int>(H);
   args.n_kv_heads = static_cast<int>(H);
   args.head_dim = static_cast<int>(QK);
   args.k_dim = static_cast<int>(QK);
   args.v_dim = static_cast<int>(vh);
-  args.scale = c.attn_scale;
-  args.kv = &kv;
   args.ext_k = keys;
   args.ext_v = values;
   args.ext_rows = R;
