@@ -28,6 +28,7 @@ APT_PACKAGES=(
   clang libclang-rt-14-dev                      # libFuzzer + sanitizer runtimes for fuzz targets
   libboost1.81-dev libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libpcre2-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libyaml-cpp-dev                               # enclave serve --config files
   python3 python3-venv python3-dev
 )
 
