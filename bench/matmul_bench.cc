@@ -1,4 +1,5 @@
-// Prefill-shaped matrix-matrix products: Y[N, M] = X[N, K] W[M, K]^T with N = 64 tokens, at the
+// Prefill-shaped matrix-matrix products: Y[N, M] = X[N, K] W[M, K]^T with N = 16 or 64 tokens (a
+// decode batch of the server, a prefill chunk), at the
 // 1.5B FFN shapes, three ways: the best table as shipped (panel GEMM where the type has one), the
 // same table without panel kernels (4-activation-row dot products), and without those either (one
 // vec_dot per token and weight row). Prefill is
@@ -18,8 +19,6 @@
 namespace enclave::kernels {
 namespace {
 
-constexpr int64_t kTokens = 64;
-
 enum class Variant { kPanel, kFourRow, kOneRow };
 const char* VariantName(Variant v) { return v == Variant::kPanel ? "panel" : v == Variant::kFourRow ? "x4" : "x1"; }
 
@@ -37,7 +36,7 @@ const KernelTable& TableFor(Variant v) {
   return v == Variant::kPanel ? BestKernels() : v == Variant::kFourRow ? four_row : one_row;
 }
 
-void BM_MatMul(benchmark::State& state, DType type, int64_t rows, int64_t cols, Variant variant) {
+void BM_MatMul(benchmark::State& state, DType type, int64_t rows, int64_t cols, int64_t kTokens, Variant variant) {
   const int threads = static_cast<int>(state.range(0));
   const KernelTable& kernels = TableFor(variant);
   const size_t row_bytes = *RowBytes(type, cols);
@@ -66,12 +65,14 @@ void RegisterAll() {
   };
   for (DType t : types) {
     for (const auto& [name, shape] : shapes) {
-      for (Variant v : {Variant::kPanel, Variant::kFourRow, Variant::kOneRow}) {
-        const std::string bench_name =
-            std::string("BM_MatMul/") + DTypeName(t) + "/" + name + "/n64/" + VariantName(v);
-        benchmark::RegisterBenchmark(bench_name.c_str(), [t, shape = shape, v](benchmark::State& s) {
-          BM_MatMul(s, t, shape.first, shape.second, v);
-        })->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+      for (int64_t n : {16, 64}) {
+        for (Variant v : {Variant::kPanel, Variant::kFourRow, Variant::kOneRow}) {
+          const std::string bench_name = std::string("BM_MatMul/") + DTypeName(t) + "/" + name + "/n" +
+                                         std::to_string(n) + "/" + VariantName(v);
+          benchmark::RegisterBenchmark(bench_name.c_str(), [t, shape = shape, n, v](benchmark::State& s) {
+            BM_MatMul(s, t, shape.first, shape.second, n, v);
+          })->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+        }
       }
     }
   }
