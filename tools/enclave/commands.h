@@ -20,5 +20,10 @@ void RegisterRun(CLI::App& app, CommandRegistry& registry);
 void RegisterBench(CLI::App& app, CommandRegistry& registry);
 void RegisterSynth(CLI::App& app, CommandRegistry& registry);
 void RegisterServe(CLI::App& app, CommandRegistry& registry);
+// Governance (issue #7): each in its own file, registered in main.cc.
+void RegisterMask(CLI::App& app, CommandRegistry& registry);      // tools/enclave/mask_command.cc
+void RegisterFilter(CLI::App& app, CommandRegistry& registry);    // tools/enclave/filter_command.cc
+void RegisterAudit(CLI::App& app, CommandRegistry& registry);     // tools/enclave/audit_command.cc
+void RegisterManifest(CLI::App& app, CommandRegistry& registry);  // tools/enclave/manifest_command.cc (manifest + verify)
 
 }  // namespace enclave::cli
