@@ -238,13 +238,14 @@ TEST(ConfigYamlTest, PrintedConfigReadsBackTheSame) {
 TEST(ConfigYamlTest, ArbitraryBytesNeverCrash) {
   // A small in-test fuzz: random bytes and mutations of a valid file only ever give a Status.
   const std::string valid = "model:\n  path: m.gguf\nserver: {port: 80, host: h}\nscheduler:\n  queue: 3\n";
+  constexpr std::string_view kBytes("{}[]:,-?&*!|>'\"%@` \t\n#~x0\x01\xff", 27);
   std::mt19937 rng(7);
   for (int i = 0; i < 2000; ++i) {
     std::string text = valid;
     const int edits = 1 + static_cast<int>(rng() % 8);
     for (int e = 0; e < edits; ++e) {
       const size_t pos = rng() % (text.size() + 1);
-      const char byte = "{}[]:,-?&*!|>'\"%@` \t\n#~x0\x01\xff"[rng() % 30];
+      const char byte = kBytes[rng() % kBytes.size()];
       if (rng() % 2) {
         text.insert(pos, 1, byte);
       } else if (pos < text.size()) {
