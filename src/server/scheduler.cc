@@ -300,7 +300,7 @@ void Scheduler::ExpireDeadlines() {
   auto expired = [now](const GenerationJob& job) {
     return job.deadline.time_since_epoch().count() != 0 && now >= job.deadline;
   };
-  auto message = [now](const GenerationJob& job, int64_t generated) {
+  auto message = [](const GenerationJob& job, int64_t generated) {
     return fmt::format("the request ran longer than its time limit ({:.0f} s after it arrived) and was ended "
                        "after {} generated tokens; raise the limit (per request: 'timeout'; server: "
                        "--max-request-time) or ask for fewer tokens",
