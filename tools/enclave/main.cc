@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   enclave::cli::RegisterSynth(app, registry);
   enclave::cli::RegisterServe(app, registry);
   enclave::cli::RegisterAudit(app, registry);
+  enclave::cli::RegisterManifest(app, registry);
 
   try {
     app.parse(argc, argv);
