@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   enclave::cli::RegisterBench(app, registry);
   enclave::cli::RegisterSynth(app, registry);
   enclave::cli::RegisterServe(app, registry);
+  enclave::cli::RegisterAudit(app, registry);
+  enclave::cli::RegisterManifest(app, registry);
 
   try {
     app.parse(argc, argv);
