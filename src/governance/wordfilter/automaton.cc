@@ -9,10 +9,9 @@
 namespace enclave::wordfilter {
 namespace {
 
-// A state gets a complete transition row when it has at least this many children, up to a
-// budget that keeps the rows (1 KiB each) near the cache: rows go to the shallowest states first.
-constexpr uint32_t kDenseMinChildren = 6;
-constexpr size_t kMaxDenseRows = 4096;
+// Complete transition rows go to the first states in breadth-first order (the shallowest, where
+// text spends most of its time) until they fill this budget.
+constexpr size_t kDenseBudgetBytes = 8u << 20;
 
 // The trie as first built: first-child / next-sibling lists in insertion order.
 struct TrieNode {
@@ -84,17 +83,30 @@ Automaton Automaton::Build(std::span<const std::string> patterns) {
   trie.clear();
   trie.shrink_to_fit();
 
-  // 3. Failure links, output links and dense rows, breadth-first: everything a state's links
-  // depend on is shallower, hence already final.
+  // 3. Byte classes: one per byte that occurs in a pattern, class 0 for the rest.
+  uint8_t class_byte[256] = {};  // representative byte of each class
+  for (uint32_t s = 1; s < n; ++s) a.byte_class_[a.labels_[s]] = 1;
+  for (int b = 0; b < 256; ++b) {
+    if (a.byte_class_[b] == 0) continue;
+    class_byte[a.n_classes_] = static_cast<uint8_t>(b);
+    a.byte_class_[b] = static_cast<uint8_t>(a.n_classes_++);
+  }
+  a.n_dense_ = static_cast<uint32_t>(std::max<size_t>(1, std::min(n, kDenseBudgetBytes / (4 * a.n_classes_))));
+  a.dense_.assign(static_cast<size_t>(a.n_dense_) * a.n_classes_, kRoot);
+  a.output_bits_.assign((n + 63) / 64, 0);
+
+  // 4. Failure links, output links and rows, breadth-first: everything a state's links depend on
+  // is shallower, hence already final.
   for (uint32_t s = 0; s < n; ++s) {
-    Node& node = a.nodes_[s];
-    if (s == kRoot || (node.n_children >= kDenseMinChildren && a.dense_.size() / 256 < kMaxDenseRows)) {
-      const size_t row = a.dense_.size() / 256;
-      a.dense_.resize(a.dense_.size() + 256);
-      uint32_t* r = a.dense_.data() + row * 256;
-      for (int c = 0; c < 256; ++c) r[c] = s == kRoot ? kRoot : a.Next(node.fail, static_cast<uint8_t>(c));
-      for (uint32_t k = 0; k < node.n_children; ++k) r[a.labels_[node.first_child + k]] = node.first_child + k;
-      node.dense = static_cast<int32_t>(row);
+    const Node& node = a.nodes_[s];
+    if (s < a.n_dense_) {
+      uint32_t* r = a.dense_.data() + static_cast<size_t>(s) * a.n_classes_;
+      if (s != kRoot) {
+        for (uint32_t k = 1; k < a.n_classes_; ++k) r[k] = a.Next(node.fail, class_byte[k]);
+      }
+      for (uint32_t k = 0; k < node.n_children; ++k) {
+        r[a.byte_class_[a.labels_[node.first_child + k]]] = node.first_child + k;
+      }
     }
     for (uint32_t k = 0; k < node.n_children; ++k) {
       const uint32_t child = node.first_child + k;
@@ -102,14 +114,14 @@ Automaton Automaton::Build(std::span<const std::string> patterns) {
       a.nodes_[child].fail = f;
       a.out_link_[child] = a.pattern_[f] != kNoPattern ? f : a.out_link_[f];
     }
-    node.has_output = (a.pattern_[s] != kNoPattern || a.out_link_[s] != kRoot) ? 1 : 0;
+    if (a.pattern_[s] != kNoPattern || a.out_link_[s] != kRoot) a.output_bits_[s >> 6] |= uint64_t{1} << (s & 63);
   }
   return a;
 }
 
 size_t Automaton::memory_bytes() const {
   return nodes_.size() * sizeof(Node) + labels_.size() + (pattern_.size() + out_link_.size()) * 4 +
-         dense_.size() * 4;
+         output_bits_.size() * 8 + dense_.size() * 4;
 }
 
 }  // namespace enclave::wordfilter
