@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   enclave::cli::RegisterServe(app, registry);
   enclave::cli::RegisterAudit(app, registry);
   enclave::cli::RegisterManifest(app, registry);
+  enclave::cli::RegisterFilter(app, registry);
 
   try {
     app.parse(argc, argv);
