@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   enclave::cli::RegisterBench(app, registry);
   enclave::cli::RegisterSynth(app, registry);
   enclave::cli::RegisterServe(app, registry);
+  enclave::cli::RegisterMask(app, registry);
 
   try {
     app.parse(argc, argv);
