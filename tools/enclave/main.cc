@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   enclave::cli::RegisterAudit(app, registry);
   enclave::cli::RegisterManifest(app, registry);
   enclave::cli::RegisterFilter(app, registry);
+  enclave::cli::RegisterMask(app, registry);
 
   try {
     app.parse(argc, argv);
