@@ -8,6 +8,7 @@
 #include <cctype>
 #include <chrono>
 #include <deque>
+#include <mutex>
 #include <optional>
 
 #include <fmt/format.h>
@@ -72,9 +73,16 @@ class SessionResponder final : public Responder {
   // Queues bytes on the session; `last` completes the response.
   void Write(std::string bytes, bool last);
 
+  // Called with mu_ held.
+  void StartStreamLocked();
+
   std::weak_ptr<Session> session_;
   std::atomic<bool> cancelled_{false};
-  std::atomic<int> state_{0};  // 0 nothing sent, 1 streaming, 2 done
+  // The HTTP thread (StartStream after submitting) and the scheduler thread (events, possibly the
+  // end of a request that failed at once) both write: state changes and the bytes they queue happen
+  // under one lock, so the headers always go out first and a stream always ends.
+  std::mutex mu_;
+  int state_ = 0;  // 0 nothing sent, 1 streaming, 2 done
 };
 
 }  // namespace
@@ -338,8 +346,9 @@ void SessionResponder::Write(std::string bytes, bool last) {
 
 void SessionResponder::Send(int status, std::string content_type, std::string body,
                             std::vector<std::pair<std::string, std::string>> extra_headers) {
-  int expected = 0;
-  if (!state_.compare_exchange_strong(expected, 2)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_ != 0) return;
+  state_ = 2;
   std::string head = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n", status,
                                  StatusText(status), content_type, body.size());
   for (const auto& [k, v] : extra_headers) head += k + ": " + v + "\r\n";
@@ -347,22 +356,31 @@ void SessionResponder::Send(int status, std::string content_type, std::string bo
 }
 
 void SessionResponder::StartStream() {
-  int expected = 0;
-  if (!state_.compare_exchange_strong(expected, 1)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  StartStreamLocked();
+}
+
+void SessionResponder::StartStreamLocked() {
+  if (state_ != 0) return;
+  state_ = 1;
   Write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
         "Transfer-Encoding: chunked\r\n\r\n",
         false);
 }
 
 void SessionResponder::SendEvent(std::string payload) {
-  if (state_.load() != 1) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  StartStreamLocked();  // an event before StartStream (a request that ended at once) opens the stream
+  if (state_ != 1) return;
   std::string data = "data: " + payload + "\n\n";
   Write(fmt::format("{:x}\r\n{}\r\n", data.size(), data), false);
 }
 
 void SessionResponder::EndStream() {
-  int expected = 1;
-  if (!state_.compare_exchange_strong(expected, 2)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  StartStreamLocked();
+  if (state_ != 1) return;
+  state_ = 2;
   Write("0\r\n\r\n", true);
 }
 

@@ -255,7 +255,9 @@ std::optional<ApiError> ParseCompletionRequest(const std::string& body_text, boo
   if (auto it = body.find("timeout"); it != body.end() && !it->is_null()) {
     float seconds = 0;
     RETURN_IF_API_ERROR(ReadNumber(body, "timeout", &seconds));
-    if (!(seconds > 0)) return Bad("timeout", fmt::format("'timeout' must be a positive number of seconds, got {}", seconds));
+    if (!(seconds > 0) || seconds > 86400) {
+      return Bad("timeout", fmt::format("'timeout' must be a number of seconds in (0, 86400], got {}", seconds));
+    }
     out->timeout_s = seconds;
   }
   if (chat) {

@@ -159,7 +159,7 @@ void Scheduler::Admit() {
       int64_t cached = 0;
       cached_entry = FindPrefix(job->prompt, &cached);
       const int64_t fresh_need = (static_cast<int64_t>(job->prompt.size()) - cached + bt) / bt + job->params.n;
-      if (fresh_need > kv.free_blocks() && !EvictFor(fresh_need, cached_entry)) {
+      if (fresh_need > kv.free_blocks() && !EvictFor(fresh_need, &cached_entry)) {
         if (!active_.empty()) return;  // wait for running requests to free some
         cached_entry = -1;             // nothing runs: use the whole pool without the cache
         if (!EvictFor(need)) return;
@@ -228,19 +228,19 @@ int Scheduler::FindPrefix(const std::vector<int32_t>& prompt, int64_t* tokens) c
   return -1;
 }
 
-bool Scheduler::EvictFor(int64_t blocks, int keep) {
+bool Scheduler::EvictFor(int64_t blocks, int* keep) {
   KvCache& kv = engine_.kv();
   while (kv.free_blocks() < blocks) {
     int victim = -1;
     for (size_t i = 0; i < prefix_cache_.size(); ++i) {
-      if (static_cast<int>(i) == keep) continue;
+      if (keep != nullptr && static_cast<int>(i) == *keep) continue;
       if (victim < 0 || prefix_cache_[i].last_used < prefix_cache_[victim].last_used) victim = static_cast<int>(i);
     }
     if (victim < 0) return false;
     kv.Free(prefix_cache_[victim].seq);
     prefix_index_.Erase(prefix_cache_[victim].seq);
     prefix_cache_.erase(prefix_cache_.begin() + victim);
-    if (keep > victim) --keep;
+    if (keep != nullptr && *keep > victim) --*keep;  // the kept entry moved down one place
   }
   cache_entries_.store(static_cast<int64_t>(prefix_cache_.size()));
   return true;
@@ -301,7 +301,7 @@ void Scheduler::ExpireDeadlines() {
     return job.deadline.time_since_epoch().count() != 0 && now >= job.deadline;
   };
   auto message = [](const GenerationJob& job, int64_t generated) {
-    return fmt::format("the request ran longer than its time limit ({:.0f} s after it arrived) and was ended "
+    return fmt::format("the request ran longer than its time limit (about {:.0f} s) and was ended "
                        "after {} generated tokens; raise the limit (per request: 'timeout'; server: "
                        "--max-request-time) or ask for fewer tokens",
                        std::chrono::duration<double>(job.deadline - job.submitted).count(), generated);
@@ -360,6 +360,7 @@ void Scheduler::Preempt() {
   kv.Free(c.seq);
   c.length = 0;
   victim->prefilled = 0;
+  victim->usage.cached_tokens = 0;  // it recomputes everything
   victim->sampling = false;
   victim->parked = true;
   if (generating) victim->replay = std::move(replay);
@@ -468,7 +469,7 @@ void Scheduler::Step() {
   if (observer_.on_step) observer_.on_step(batch.size(), static_cast<int64_t>(rows.size()));
   for (const auto& [a, take] : chunks) {
     a->prefilled += take;
-    prompt_tokens_ += static_cast<uint64_t>(take);
+    if (a->replay.empty()) prompt_tokens_ += static_cast<uint64_t>(take);  // recomputation is not new prompt
     if (!a->replay.empty() && a->prefilled == static_cast<int64_t>(a->replay.size())) {
       a->choices[0].length = a->prefilled;  // recomputed: decoding continues with the sampled token
       a->sampling = true;

@@ -9,7 +9,7 @@
 // Admission: a bounded queue (Submit fails with kResourceExhausted when full, kUnavailable while
 // draining) and a KV check (a prompt is admitted when the pool has blocks for it). When the pool
 // runs out mid-generation, the most recently admitted request gives its blocks back and waits to
-// recompute its prompt and output so far (in one prefill, then it continues where it stopped);
+// recompute its prompt and output so far (a prefill, chunked like any), then continues where it stopped;
 // requests with several choices, or one that could not fit even alone, end cleanly instead
 // (finish_reason "length"). The engine never sees a batch it cannot place.
 // A cancelled request (client gone) is dropped at the next step and its KV freed at once.
@@ -126,8 +126,8 @@ class Scheduler {
   // whole prompt: its last token must run to give logits); -1 if none.
   int FindPrefix(const std::vector<int32_t>& prompt, int64_t* tokens) const;
   // Frees least recently used cache entries until `blocks` are free (or the cache is empty); never
-  // entry `keep`. True when enough are free.
-  bool EvictFor(int64_t blocks, int keep = -1);
+  // entry *keep, whose index it updates as entries before it go. True when enough are free.
+  bool EvictFor(int64_t blocks, int* keep = nullptr);
   // The KV pool is full: the newest request holding KV gives its blocks back, to be recomputed
   // when blocks free up (one-choice requests), or ends cleanly with finish_reason "length".
   void Preempt();

@@ -77,6 +77,7 @@ TEST(OpenAiRequestTest, ErrorsNameTheParameter) {
       {true, R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"yaml"}})",
        "response_format"},
       {true, R"({"model":"m","messages":[{"role":"user","content":"x"}],"timeout":0})", "timeout"},
+      {true, R"({"model":"m","messages":[{"role":"user","content":"x"}],"timeout":1e300})", "timeout"},
       {true, R"({"model":"m","messages":[{"role":"user","content":"x"}],"ignore_eos":1})", "ignore_eos"},
       {true, R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":true}})",
        "stream_options"},

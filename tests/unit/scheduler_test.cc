@@ -103,6 +103,31 @@ TEST(SchedulerTest, PreemptedRequestsAreRecomputedAndMatchTheirSoloRuns) {
   EXPECT_EQ(engine->kv().free_blocks(), engine->kv().n_blocks());
 }
 
+// A prompt sharing a prefix with a cached sequence, admitted while older cache entries must be
+// evicted to make room: it must fork the entry it matched (not whichever moved into that slot).
+TEST(SchedulerTest, PrefixReuseAfterEvictionUsesTheMatchedEntry) {
+  auto prompt = [](int salt, int n) { return Prompt(n, salt); };
+  std::vector<int32_t> d = prompt(3, 20);  // starts like request 3's prompt, then goes elsewhere
+  const std::vector<int32_t> tail = prompt(9, 20);
+  d.insert(d.end(), tail.begin(), tail.end());
+  std::vector<int32_t> alone;
+  {
+    auto engine = MakeEngine(1024);
+    Scheduler s(*engine, SchedulerOptions{});
+    alone = Submit(s, d, 8).get().tokens;
+  }
+  auto engine = MakeEngine(160);  // 10 blocks
+  Scheduler s(*engine, SchedulerOptions{});
+  for (int salt : {1, 2, 3, 4}) {  // four cached sequences of 2 blocks each: 2 blocks stay free
+    const Outcome out = Submit(s, prompt(salt, 20), 10).get();
+    ASSERT_TRUE(out.status.ok()) << out.status.message();
+  }
+  const Outcome out = Submit(s, d, 8).get();
+  ASSERT_TRUE(out.status.ok()) << out.status.message();
+  EXPECT_GE(out.usage.cached_tokens, 16);
+  EXPECT_EQ(out.tokens, alone);
+}
+
 TEST(SchedulerTest, JsonObjectOutputParses) {
   auto engine = MakeEngine(1024);
   Scheduler s(*engine, SchedulerOptions{});
