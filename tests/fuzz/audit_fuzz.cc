@@ -19,6 +19,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ENCLAVE_CHECK(r.problem->line <= lines);
   }
   (void)r.ToText();
-  (void)r.ToJson().dump();
+  (void)r.ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // as the CLI prints it
   return 0;
 }

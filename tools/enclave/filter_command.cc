@@ -85,7 +85,7 @@ int RunFilter(const FilterCommandOptions& opt) {
     j["blocked"] = out->blocked ? HitJson(f, *out->blocked) : nlohmann::json(nullptr);
     j["hits"] = nlohmann::json::array();
     for (const wf::Hit& h : out->hits) j["hits"].push_back(HitJson(f, h));
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (!out->blocked) {
     std::cout << out->text;
   }
