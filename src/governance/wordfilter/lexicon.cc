@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "format/utf8.h"
+#include "governance/wordfilter/text_lines.h"
 
 namespace enclave::wordfilter {
 namespace {
@@ -39,19 +40,11 @@ std::string Lexicon::Where(const LexiconEntry& entry) const {
 Status AppendLexiconText(std::string_view text, std::string_view source, Lexicon& lexicon) {
   const auto source_index = static_cast<uint32_t>(lexicon.sources.size());
   std::vector<LexiconEntry> parsed;
-  uint32_t line_no = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const std::string where = std::string(source) + ":" + std::to_string(line_no);
+  const Status walked = ForEachLine(text, source, [&](std::string_view line, uint32_t line_no,
+                                                      const std::string& where) -> Status {
     if (!IsValidUtf8(line)) return InvalidArgumentError(where + ": not valid UTF-8");
     const std::string_view trimmed = TrimBlanks(line);
-    if (trimmed.empty() || trimmed.front() == '#') continue;
+    if (trimmed.empty() || trimmed.front() == '#') return Status::Ok();
 
     const size_t tab = line.find('\t');
     std::string_view term = line.substr(0, tab);
@@ -69,7 +62,9 @@ Status AppendLexiconText(std::string_view text, std::string_view source, Lexicon
     term = TrimBlanks(term);
     if (term.empty()) return InvalidArgumentError(where + ": the term before the tab is empty");
     parsed.push_back({std::string(term), std::string(category), source_index, line_no});
-  }
+    return Status::Ok();
+  });
+  if (!walked.ok()) return walked;
   lexicon.sources.emplace_back(source);
   lexicon.entries.insert(lexicon.entries.end(), std::make_move_iterator(parsed.begin()),
                          std::make_move_iterator(parsed.end()));

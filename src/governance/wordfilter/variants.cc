@@ -1,22 +1,15 @@
 #include "governance/wordfilter/variants.h"
 
 #include "governance/wordfilter/lexicon.h"
+#include "governance/wordfilter/text_lines.h"
 #include "governance/wordfilter/utf8_codec.h"
 
 namespace enclave::wordfilter {
 
 Status AppendVariantText(std::string_view text, std::string_view source, VariantMap& map) {
   std::vector<std::pair<uint32_t, uint32_t>> parsed;
-  uint32_t line_no = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const std::string where = std::string(source) + ":" + std::to_string(line_no);
+  const Status walked = ForEachLine(text, source, [&](std::string_view line, uint32_t,
+                                                      const std::string& where) -> Status {
 
     // Fields separated by runs of spaces and tabs; each must be exactly one character.
     std::vector<uint32_t> fields;
@@ -44,12 +37,14 @@ Status AppendVariantText(std::string_view text, std::string_view source, Variant
       fields.push_back(cp);
       i = j;
     }
-    if (comment || fields.empty()) continue;
+    if (comment || fields.empty()) return Status::Ok();
     if (fields.size() < 2) {
       return InvalidArgumentError(where + ": expected a canonical character followed by its variants");
     }
     for (size_t k = 1; k < fields.size(); ++k) parsed.emplace_back(fields[k], fields[0]);
-  }
+    return Status::Ok();
+  });
+  if (!walked.ok()) return walked;
   map.pairs.insert(map.pairs.end(), parsed.begin(), parsed.end());
   return Status::Ok();
 }
