@@ -28,7 +28,12 @@ struct HttpRequest {
   std::string path;    // target without the query
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-  std::string remote_address;
+  std::string remote_address;  // the socket's peer
+  bool tls = false;            // the request came over TLS
+  // A client certificate that verified against HttpServerOptions::tls.client_ca_file (mutual TLS):
+  // SHA-256 of its DER (64 lowercase hex) and its subject ("CN=alice,O=Bank"). Empty otherwise.
+  std::string client_cert_sha256;
+  std::string client_cert_subject;
 
   // The first header of that (lower-case) name, or "".
   std::string Header(const std::string& name) const;
@@ -53,12 +58,22 @@ class Responder {
 
 using HttpHandler = std::function<void(const HttpRequest&, std::shared_ptr<Responder>)>;
 
+struct TlsOptions {
+  std::string cert_file;       // PEM certificate chain; empty: plain HTTP
+  std::string key_file;        // PEM private key
+  std::string min_version = "1.3";  // "1.3" (default) or "1.2" (opt-in for old clients)
+  std::string client_ca_file;  // PEM CAs client certificates are verified against; empty: none asked
+  bool require_client_cert = false;  // with client_ca_file: refuse handshakes without a valid one
+};
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;       // 0: any free port (see HttpServer::port())
   int io_threads = 2;
   uint64_t max_body_bytes = 4 << 20;  // larger bodies get 413
   int header_timeout_s = 30;  // a client must send a complete request within this (slowloris)
+  int max_connections_per_ip = 0;  // open connections one peer address may hold; 0: no limit
+  TlsOptions tls;
 };
 
 class HttpServer {
@@ -73,6 +88,9 @@ class HttpServer {
   // Stops accepting; open connections are closed. Idempotent.
   void Stop();
   int64_t open_connections() const;
+  // Re-reads the TLS certificate, key and client CA files (SIGHUP): new handshakes use them,
+  // established connections keep theirs. On error the previous ones stay in use.
+  Status ReloadTls();
 
   class Impl;
 
