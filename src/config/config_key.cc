@@ -36,6 +36,20 @@ bool ParseReal(std::string_view s, double& out) {
   return ec == std::errc() && p == end && !s.empty() && std::isfinite(out);
 }
 
+// YAML 1.1's and common spellings, case-insensitive: a file may say `true`, `yes` or `on`.
+bool ParseBool(std::string_view s, bool& out) {
+  s = TrimBlanks(s);
+  std::string lower(s);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* t : {"true", "yes", "on", "1"}) {
+    if (lower == t) return out = true, true;
+  }
+  for (const char* f : {"false", "no", "off", "0"}) {
+    if (lower == f) return out = false, true;
+  }
+  return false;
+}
+
 // Bad values are quoted back in messages; a pasted file stays one readable line.
 // Control bytes become '?' so a damaged value cannot garble the terminal.
 std::string Shorten(std::string_view text) {
@@ -75,6 +89,8 @@ std::string ConfigKey::Expected() const {
       return fmt::format("an integer {}..{}", FormatNumber(min), FormatNumber(max));
     case ValueType::kReal:
       return fmt::format("a number {}..{}", FormatNumber(min), FormatNumber(max));
+    case ValueType::kBool:
+      return "true or false";
     case ValueType::kString:
       break;
   }
@@ -95,6 +111,7 @@ std::string ConfigKey::TypeName() const {
   switch (type) {
     case ValueType::kInteger: return "INT";
     case ValueType::kReal: return "FLOAT";
+    case ValueType::kBool: return "BOOL";
     case ValueType::kString: break;
   }
   return "TEXT";
@@ -111,6 +128,10 @@ Status ConfigKey::SetFromText(std::string_view text, ServeConfig& config) const 
           }
           if (!choices.empty() && std::find(choices.begin(), choices.end(), text) == choices.end()) return invalid();
           *target = std::string(text);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          bool v = false;
+          if (!ParseBool(text, v)) return invalid();
+          *target = v;
         } else if constexpr (std::is_same_v<T, double>) {
           double v = 0;
           if (!ParseReal(text, v) || v < min || v > max) return invalid();
@@ -133,6 +154,8 @@ std::string ConfigKey::GetText(const ServeConfig& config) const {
         using T = std::remove_pointer_t<decltype(value)>;
         if constexpr (std::is_same_v<T, std::string>) {
           return *value;
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return *value ? "true" : "false";
         } else {
           return fmt::format("{}", *value);
         }

@@ -17,10 +17,10 @@ namespace enclave::config {
 
 struct ServeConfig;
 
-// A pointer to the field a key sets. Adding a value type (say bool for `audit.store_text`) means one
-// alternative here and in ValueType, plus its parse and format cases in config_key.cc.
-using FieldRef = std::variant<std::string*, int*, int64_t*, double*>;
-enum class ValueType { kString, kInteger, kReal };
+// A pointer to the field a key sets. Adding a value type means one alternative here and in
+// ValueType, plus its parse and format cases in config_key.cc.
+using FieldRef = std::variant<std::string*, int*, int64_t*, double*, bool*>;
+enum class ValueType { kString, kInteger, kReal, kBool };
 
 struct ConfigKey {
   std::string section;  // "server"
@@ -36,7 +36,7 @@ struct ConfigKey {
   std::string Path() const { return section + "." + name; }  // "server.port"
   std::string EnvName() const;                               // "ENCLAVE_SERVER_PORT"
 
-  // What the key accepts, for messages: "an integer 0..65535", "one of f16, f32".
+  // What the key accepts, for messages: "an integer 0..65535", "one of f16, f32", "true or false".
   std::string Expected() const;
 
   // Parses `text` and stores it in `config`. The error names neither the key nor the source (the
@@ -47,7 +47,7 @@ struct ConfigKey {
   // The key's value in `config` as text SetFromText accepts: "8080", "0.5", "f16".
   std::string GetText(const ServeConfig& config) const;
 
-  // "INT", "FLOAT" or "TEXT", for --help.
+  // "INT", "FLOAT", "BOOL" or "TEXT", for --help.
   std::string TypeName() const;
 };
 

@@ -35,6 +35,8 @@ ConfigKey Key(std::string_view path, Section ServeConfig::*section, T Section::*
   k.field = [section, field](ServeConfig& c) -> FieldRef { return &(c.*section.*field); };
   if constexpr (std::is_same_v<T, std::string>) {
     k.type = ValueType::kString;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    k.type = ValueType::kBool;
   } else if constexpr (std::is_same_v<T, double>) {
     k.type = ValueType::kReal;
     ENCLAVE_CHECK(k.min < k.max);
@@ -94,6 +96,70 @@ std::vector<ConfigKey> BuildKeys() {
 
       Key("logging.access_log", &C::logging, &LoggingConfig::access_log, "--access-log",
           "append JSON-lines access records to this file ('-': stderr)"),
+
+      Key("server.insecure", &C::server, &ServerConfig::insecure, "--insecure",
+          "allow listening on a non-loopback address without authentication (API keys or required client "
+          "certificates); without it such a server refuses to start"),
+
+      Key("auth.keys_db", &C::auth, &AuthConfig::keys_db, "--keys-db",
+          "SQLite API-key database (enclave keys create); every route but /health and /ready then needs a key"),
+      Key("auth.allow_ips", &C::auth, &AuthConfig::allow_ips, "--allow-ips",
+          "comma-separated CIDR ranges clients may connect from (IPv4 and IPv6); empty: any"),
+      Key("auth.trusted_proxies", &C::auth, &AuthConfig::trusted_proxies, "--trusted-proxies",
+          "comma-separated CIDR ranges of reverse proxies whose X-Forwarded-For names the client"),
+      Key("auth.max_connections_per_ip", &C::auth, &AuthConfig::max_connections_per_ip, "--max-connections-per-ip",
+          "open connections one client address may hold (then 429); 0: no limit", Range(0, 1 << 20)),
+
+      Key("tls.cert", &C::tls, &TlsConfig::cert, "--tls-cert", "PEM certificate chain: serve HTTPS only"),
+      Key("tls.key", &C::tls, &TlsConfig::key, "--tls-key", "PEM private key of --tls-cert"),
+      Key("tls.min_version", &C::tls, &TlsConfig::min_version, "--tls-min-version",
+          "oldest TLS version accepted: 1.3, or 1.2 for old clients", OneOf({"1.3", "1.2"})),
+      Key("tls.client_ca", &C::tls, &TlsConfig::client_ca, "--tls-client-ca",
+          "PEM CA certificates client certificates are verified against (mutual TLS)"),
+      Key("tls.require_client_cert", &C::tls, &TlsConfig::require_client_cert, "--tls-require-client-cert",
+          "refuse TLS handshakes without a client certificate from --tls-client-ca"),
+
+      Key("audit.log", &C::audit, &AuditConfig::log, "--audit-log",
+          "tamper-evident JSON-lines audit log, one record per request (docs/audit-log.md)"),
+      Key("audit.signing_key", &C::audit, &AuditConfig::signing_key, "--audit-signing-key",
+          "Ed25519 private key (PEM) that signs audit checkpoints (enclave audit keygen)"),
+      Key("audit.store_text", &C::audit, &AuditConfig::store_text, "--audit-store-text",
+          "keep prompt and completion text in audit records (always their SHA-256)"),
+      Key("audit.rotate_mb", &C::audit, &AuditConfig::rotate_mb, "", "start a new audit file beyond this many MiB; 0: never",
+          Range(0, 1 << 20)),
+      Key("audit.rotate_daily", &C::audit, &AuditConfig::rotate_daily, "", "start a new audit file on each UTC day"),
+      Key("audit.retention_days", &C::audit, &AuditConfig::retention_days, "",
+          "delete rotated audit files older than this, each with a retention record; 0: keep forever", Range(0, 36500)),
+      Key("audit.sync_every", &C::audit, &AuditConfig::sync_every, "",
+          "fdatasync the audit log every N records (1: each record is durable before the response)", Range(1, 1 << 20)),
+      Key("audit.checkpoint_every", &C::audit, &AuditConfig::checkpoint_every, "",
+          "signed checkpoint after this many records", Range(1, 1 << 24)),
+      Key("audit.checkpoint_interval", &C::audit, &AuditConfig::checkpoint_interval, "",
+          "signed checkpoint after this many seconds with new records", Range(1, 86400)),
+
+      Key("pii.policy", &C::pii, &PiiConfig::policy, "--pii-policy",
+          "personal data in prompts and outputs: off, mask, placeholder (restored in the answer) or block",
+          OneOf({"off", "mask", "placeholder", "block"})),
+      Key("pii.route_policies", &C::pii, &PiiConfig::route_policies, "--pii-route-policies",
+          "per-route overrides, ROUTE=POLICY,... (/v1/completions=off)"),
+
+      Key("filter.lexicon", &C::filter, &FilterConfig::lexicon, "--filter-lexicon",
+          "comma-separated sensitive-word lexicon files (docs/word-filter.md); empty: no filter"),
+      Key("filter.variants", &C::filter, &FilterConfig::variants, "--filter-variants",
+          "comma-separated variant files (e.g. traditional to simplified)"),
+      Key("filter.actions", &C::filter, &FilterConfig::actions, "--filter-actions",
+          "CATEGORY=block|mask|flag,... per lexicon category"),
+      Key("filter.default_action", &C::filter, &FilterConfig::default_action, "--filter-default-action",
+          "action of categories not in filter.actions", OneOf({"block", "mask", "flag"})),
+
+      Key("integrity.manifest", &C::integrity, &IntegrityConfig::manifest, "--manifest",
+          "model manifest to verify before serving (default: the model's own manifest file, when present)"),
+      Key("integrity.require_manifest", &C::integrity, &IntegrityConfig::require_manifest, "--require-manifest",
+          "refuse to serve a model without a manifest"),
+      Key("integrity.public_key", &C::integrity, &IntegrityConfig::public_key, "--manifest-public-key",
+          "Ed25519 public key (PEM) the manifest's signature is checked with"),
+      Key("integrity.require_signature", &C::integrity, &IntegrityConfig::require_signature, "--require-signature",
+          "refuse a manifest that is not signed by --manifest-public-key"),
   };
 }
 

@@ -38,6 +38,53 @@ struct ServerConfig {
   int request_timeout = 30;       // seconds to send a whole request (then 408)
   double shutdown_timeout = 30;   // seconds running requests get after SIGTERM
   double max_request_time = 600;  // seconds from arrival to last token (then 504); 0: no limit
+  bool insecure = false;          // allow a non-loopback address without authentication
+};
+
+struct AuthConfig {
+  std::string keys_db;            // SQLite key database; "": no API keys (open access)
+  std::string allow_ips;          // comma-separated CIDRs clients may come from; "": any
+  std::string trusted_proxies;    // comma-separated CIDRs whose X-Forwarded-For is believed
+  int max_connections_per_ip = 0; // open connections per client address; 0: no limit
+};
+
+struct TlsConfig {
+  std::string cert;               // PEM certificate chain; "": plain HTTP
+  std::string key;                // PEM private key
+  std::string min_version = "1.3";
+  std::string client_ca;          // PEM CAs for client certificates; "": none asked
+  bool require_client_cert = false;
+};
+
+struct AuditConfig {
+  std::string log;                // JSON-lines audit log; "": none
+  std::string signing_key;        // Ed25519 PEM for checkpoints; "": unsigned chain
+  bool store_text = false;        // keep prompt and completion text, not only their hashes
+  int64_t rotate_mb = 64;         // new file beyond this size; 0: never
+  bool rotate_daily = true;       // new file on a new UTC day
+  int64_t retention_days = 180;   // delete rotated files older than this (recorded); 0: keep
+  int64_t sync_every = 1;         // fdatasync every N records
+  int64_t checkpoint_every = 1000;   // signed checkpoint every N records...
+  int64_t checkpoint_interval = 60;  // ...or seconds
+};
+
+struct PiiConfig {
+  std::string policy = "off";     // off, mask, placeholder, block: prompts and outputs
+  std::string route_policies;     // "ROUTE=POLICY,...": per-route overrides
+};
+
+struct FilterConfig {
+  std::string lexicon;            // comma-separated lexicon files; "": no filter
+  std::string variants;           // comma-separated variant mapping files
+  std::string actions;            // "CATEGORY=block|mask|flag,..."
+  std::string default_action = "block";  // categories not in `actions`
+};
+
+struct IntegrityConfig {
+  std::string manifest;           // "": MODEL.manifest.json beside the model, when present
+  bool require_manifest = false;  // refuse to serve without a manifest
+  std::string public_key;         // Ed25519 public key PEM the manifest must be signed with
+  bool require_signature = false; // refuse unless the manifest's signature verifies
 };
 
 struct SchedulerConfig {
@@ -56,6 +103,12 @@ struct ServeConfig {
   ServerConfig server;
   SchedulerConfig scheduler;
   LoggingConfig logging;
+  AuthConfig auth;
+  TlsConfig tls;
+  AuditConfig audit;
+  PiiConfig pii;
+  FilterConfig filter;
+  IntegrityConfig integrity;
 };
 
 // Every key, in file order: sections in the order above, keys in struct order.

@@ -7,10 +7,16 @@
 //   GET  /v1/models            the one model
 //   POST /v1/chat/completions  chat (the model's template), streamed (SSE) or not
 //   POST /v1/completions       raw prompt, streamed or not
+//   GET  /admin/...            keys, model, audit (server/admin_routes.h)
+//
+// Governance (docs/security.md): every request passes AccessControl (address rules, API key or
+// client certificate, role), inference requests the key's limits (KeyLimiter) and the content
+// controls (ContentRules) on the way in and out, and every request ends with one audit record.
 #pragma once
 
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +24,11 @@
 #include "base/status.h"
 #include "model/model.h"
 #include "runtime/engine.h"
+#include "governance/audit/audit_log.h"
+#include "governance/limits/key_limiter.h"
+#include "server/access_control.h"
+#include "server/admin_routes.h"
+#include "server/content_guard.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/scheduler.h"
@@ -34,6 +45,12 @@ struct ApiServerOptions {
   // own 'timeout' may only shorten it. <= 0: no limit. Past it: 504 (or an error event when streamed).
   double max_request_seconds = 600;
   int64_t context = 0;        // set by Start: the engine's context (longest prompt + completion)
+
+  AccessOptions access;                  // API keys and address rules; keys null: open server
+  ContentRules content;                  // PII and word filter; borrowed objects outlive the server
+  audit::AuditLog* audit = nullptr;      // one record per request; null: no audit log
+  ModelFacts model_facts;                // for audit records and GET /admin/model
+  std::function<int64_t()> now_ms;      // Unix ms for limits; the system clock when empty (tests)
 };
 
 class ApiServer {
@@ -42,6 +59,8 @@ class ApiServer {
   ~ApiServer();
 
   uint16_t port() const { return http_->port(); }
+  // SIGHUP: re-reads the TLS certificate and key (server/http_server.h).
+  Status ReloadTls() { return http_->ReloadTls(); }
   // Graceful shutdown: stop admitting (ready turns 503, new requests get 503), wait up to
   // `deadline_s` for running requests to finish, then stop. Returns true when all finished.
   bool Shutdown(double deadline_s);

@@ -12,6 +12,7 @@ namespace {
 // The validator's description is what --help shows after the type: "INT in [0 - 65535]",
 // "{f16,f32}", as CLI11's own Range and IsMember validators did before flags came from the table.
 std::string Describe(const config::ConfigKey& key) {
+  if (key.type == config::ValueType::kBool) return "";
   if (key.type != config::ValueType::kString) return fmt::format("{} in [{} - {}]", key.TypeName(), key.min, key.max);
   if (key.choices.empty()) return "";
   std::string list;
@@ -31,7 +32,23 @@ void ConfigFlags::Register(CLI::App& command) {
     const config::ConfigKey& key = keys[i];
     if (key.flag.empty()) continue;
     // --help groups the flags under the file's section names ("server:"), as the file does.
-    CLI::Option* opt = command.add_option(key.flag, values_[i], key.help)->type_name(key.TypeName())->group(key.section);
+    CLI::Option* opt = nullptr;
+    if (key.type == config::ValueType::kBool) {
+      // A switch: `--insecure` alone means true; `--insecure=false` can undo a file's or the
+      // environment's true.
+      opt = command.add_flag(key.flag + "{true}", values_[i], key.help)->group(key.section);
+      opt->check(CLI::Validator(
+          [&key](std::string& text) {
+            config::ServeConfig scratch;
+            const Status s = key.SetFromText(text, scratch);
+            return s.ok() ? std::string() : s.message();
+          },
+          ""));
+      keys_.push_back(&key);
+      options_.push_back(opt);
+      continue;
+    }
+    opt = command.add_option(key.flag, values_[i], key.help)->type_name(key.TypeName())->group(key.section);
     const std::string description = Describe(key);
     if (!description.empty()) {
       opt->check(CLI::Validator(

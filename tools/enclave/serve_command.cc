@@ -1,13 +1,16 @@
 // `enclave serve -m MODEL [--host 127.0.0.1] [--port 8080] [--config enclave.yaml] ...`: the
 // OpenAI-compatible HTTP server (src/server/api_server.h, docs/api.md). Settings come from flags,
 // ENCLAVE_* environment variables and a YAML file, in that order of precedence
-// (src/config/resolve_config.h, docs/configuration.md). Runs until SIGTERM or SIGINT, then drains:
-// new requests get 503, running ones finish within server.shutdown_timeout seconds, and the process
-// exits 0.
+// (src/config/resolve_config.h, docs/configuration.md). Governance (keys, TLS, audit, content
+// controls, model integrity: docs/security.md) is built by serve_governance.h. Runs until SIGTERM
+// or SIGINT, then drains: new requests get 503, running ones finish within
+// server.shutdown_timeout seconds, the audit log is closed, and the process exits 0. SIGHUP
+// reloads the TLS certificate and key.
 #include <CLI/CLI.hpp>
 #include <signal.h>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -19,6 +22,7 @@
 #include "tools/enclave/commands.h"
 #include "tools/enclave/config_flags.h"
 #include "tools/enclave/model_loading.h"
+#include "tools/enclave/serve_governance.h"
 #include "tools/enclave/template_choice.h"
 
 namespace enclave::cli {
@@ -47,7 +51,14 @@ int Serve(const config::ServeConfig& c) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  if (Status s = CheckListenPolicy(c); !s.ok()) return Fail(s);
+  server::ApiServerOptions so;
+  if (Status s = CheckModelIntegrity(c, &so.model_facts); !s.ok()) return Fail(s);
+  auto governance = BuildGovernance(c, so);
+  if (!governance.ok()) return Fail(governance.status());
 
   CliModelOptions mo;
   mo.path = c.model.path;
@@ -58,7 +69,6 @@ int Serve(const config::ServeConfig& c) {
   mo.quantize = c.model.quantize;
   auto m = LoadModelForCli(mo);
   if (!m.ok()) return Fail(m.status());
-  server::ApiServerOptions so;
   so.http.host = c.server.host;
   so.http.port = static_cast<uint16_t>(c.server.port);
   so.http.io_threads = c.server.io_threads;
@@ -69,6 +79,7 @@ int Serve(const config::ServeConfig& c) {
   so.scheduler.step_tokens = c.scheduler.step_tokens;
   so.scheduler.prefix_cache_entries = c.scheduler.prefix_cache_entries;
   so.model_id = c.model.id.empty() ? DefaultModelId(c.model.path) : c.model.id;
+  so.model_facts.id = so.model_id;
   so.access_log = c.logging.access_log;
   so.max_request_seconds = c.server.max_request_time;
   auto tmpl = ChooseChatTemplate(c.model.chat_template, c.model.path, m->model->tokenizer());
@@ -76,13 +87,33 @@ int Serve(const config::ServeConfig& c) {
   so.chat_template = *tmpl;
   auto server = server::ApiServer::Start(*m->model, *m->engine, so);
   if (!server.ok()) return Fail(server.status());
-  std::fprintf(stderr, "serving '%s' on http://%s:%u (OpenAI API under /v1; /health, /ready, /metrics)\n",
-               so.model_id.c_str(), c.server.host.c_str(), (*server)->port());
+  std::fprintf(stderr, "serving '%s' on %s://%s:%u (OpenAI API under /v1; /health, /ready, /metrics)%s\n",
+               so.model_id.c_str(), c.tls.cert.empty() ? "http" : "https", c.server.host.c_str(), (*server)->port(),
+               c.auth.keys_db.empty() ? "" : "; API keys required");
+  audit::AuditLog* audit = governance->audit.get();
   int sig = 0;
-  sigwait(&signals, &sig);
+  const timespec tick{1, 0};
+  time_t last_checkpoint = std::time(nullptr);
+  for (;;) {
+    sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGHUP) {
+      const Status s = (*server)->ReloadTls();
+      std::fprintf(stderr, "SIGHUP: %s\n", s.ok() ? "TLS certificate and key reloaded" : s.message().c_str());
+      continue;
+    }
+    if (sig == SIGTERM || sig == SIGINT) break;
+    // An idle log's tail gets signed too: a checkpoint each interval when records followed the last.
+    if (audit != nullptr && std::time(nullptr) - last_checkpoint >= c.audit.checkpoint_interval) {
+      last_checkpoint = std::time(nullptr);
+      if (Status s = audit->Checkpoint(); !s.ok()) std::fprintf(stderr, "error: audit checkpoint: %s\n", s.message().c_str());
+    }
+  }
   std::fprintf(stderr, "%s: draining (up to %.0f s for running requests)\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                c.server.shutdown_timeout);
   const bool clean = (*server)->Shutdown(c.server.shutdown_timeout);
+  if (audit != nullptr) {
+    if (Status s = audit->Close(); !s.ok()) std::fprintf(stderr, "error: closing the audit log: %s\n", s.message().c_str());
+  }
   std::fprintf(stderr, clean ? "stopped\n" : "stopped (requests still running at the deadline were ended)\n");
   return 0;
 }
