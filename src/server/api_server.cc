@@ -268,7 +268,12 @@ class ApiServer::Handlers {
     }
     job->cancelled = [r] { return r->cancelled(); };
     job->on_delta = [this, state](const ChoiceDelta& d) { OnDelta(*state, d); };
-    job->on_done = [this, state, req_copy = HttpRequest{req.method, req.target, req.path, "", {}, req.remote_address}](
+    HttpRequest req_copy;  // what Done needs, without the body
+    req_copy.method = req.method;
+    req_copy.target = req.target;
+    req_copy.path = req.path;
+    req_copy.remote_address = req.remote_address;
+    job->on_done = [this, state, req_copy = std::move(req_copy)](
                        const Status& st, const JobUsage& usage) { OnDone(*state, req_copy, st, usage); };
     if (Status st = scheduler_->Submit(job); !st.ok()) {
       ApiError e;
