@@ -93,7 +93,8 @@ class KeyLimiter {
   std::function<int64_t()> now_ms_;
   UsageStore* usage_;
   std::mutex mu_;
-  std::map<std::string, std::unique_ptr<KeyState>> keys_;
+  std::map<std::string, std::unique_ptr<KeyState>> keys_;  // guarded by mu_
+  int64_t next_sweep_ms_ = 0;  // guarded by mu_: when idle keys are next dropped from keys_
 };
 
 }  // namespace enclave::governance::limits
