@@ -25,5 +25,6 @@ void RegisterMask(CLI::App& app, CommandRegistry& registry);      // tools/encla
 void RegisterFilter(CLI::App& app, CommandRegistry& registry);    // tools/enclave/filter_command.cc
 void RegisterAudit(CLI::App& app, CommandRegistry& registry);     // tools/enclave/audit_command.cc
 void RegisterManifest(CLI::App& app, CommandRegistry& registry);  // tools/enclave/manifest_command.cc (manifest + verify)
+void RegisterKeys(CLI::App& app, CommandRegistry& registry);      // tools/enclave/keys_command.cc
 
 }  // namespace enclave::cli

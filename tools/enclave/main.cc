@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   enclave::cli::RegisterManifest(app, registry);
   enclave::cli::RegisterFilter(app, registry);
   enclave::cli::RegisterMask(app, registry);
+  enclave::cli::RegisterKeys(app, registry);
 
   try {
     app.parse(argc, argv);
