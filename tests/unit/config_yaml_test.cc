@@ -159,15 +159,16 @@ TEST(ConfigYamlTest, UnknownKeyWithoutAGuessListsTheSection) {
 TEST(ConfigYamlTest, UnknownSection) {
   EXPECT_EQ(ErrorOf("servr:\n  port: 1\n"),
             "enclave.yaml:1:1: unknown section 'servr'; did you mean 'server'? "
-            "(sections: model, server, scheduler, logging)");
+            "(sections: model, server, scheduler, logging, auth, tls, audit, pii, filter, integrity)");
   EXPECT_EQ(ErrorOf("port: 9000\n"),
             "enclave.yaml:1:1: unknown section 'port'; did you mean 'server.port'? Keys go inside their section: "
-            "'server: {port: ...}' (sections: model, server, scheduler, logging)");
+            "'server: {port: ...}' (sections: model, server, scheduler, logging, auth, tls, audit, pii, filter, integrity)");
   EXPECT_EQ(ErrorOf("server.port: 9000\n"),
             "enclave.yaml:1:1: unknown section 'server.port'; keys go inside their section: 'server: {port: ...}' "
-            "(sections: model, server, scheduler, logging)");
-  EXPECT_EQ(ErrorOf("auth:\n  keys_db: k.db\n"),
-            "enclave.yaml:1:1: unknown section 'auth' (sections: model, server, scheduler, logging)");
+            "(sections: model, server, scheduler, logging, auth, tls, audit, pii, filter, integrity)");
+  EXPECT_EQ(ErrorOf("quota:\n  daily: 5\n"),
+            "enclave.yaml:1:1: unknown section 'quota' (sections: model, server, scheduler, logging, auth, tls, audit, "
+            "pii, filter, integrity)");
 }
 
 TEST(ConfigYamlTest, ShapeErrors) {
