@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -124,14 +125,19 @@ class AccessControlKeys : public ::testing::Test {
       req.role = role;
       secrets_[static_cast<int>(role)] = (*store_->Create(req, now_)).secret;
     }
-    CreateKeyRequest brief{.name = "brief", .role = Role::kUser, .expires_in_s = 100};
+    CreateKeyRequest brief;
+    brief.name = "brief";
+    brief.expires_in_s = 100;
     expiring_ = (*store_->Create(brief, now_)).secret;
-    CreateKeyRequest gone{.name = "gone", .role = Role::kUser};
+    CreateKeyRequest gone;
+    gone.name = "gone";
     auto g = *store_->Create(gone, now_);
     revoked_ = g.secret;
     revoked_id_ = g.record.id;
     ASSERT_TRUE(store_->Revoke("gone", now_).ok());
-    CreateKeyRequest cert{.name = "machine", .role = Role::kUser, .client_cert_sha256 = std::string(64, 'a')};
+    CreateKeyRequest cert;
+    cert.name = "machine";
+    cert.client_cert_sha256 = std::string(64, 'a');
     ASSERT_TRUE(store_->Create(cert, now_).ok());
     AccessOptions o;
     o.keys = store_.get();
@@ -161,7 +167,8 @@ TEST_F(AccessControlKeys, CredentialsAndRoles) {
   ASSERT_TRUE(e);
   EXPECT_EQ(e->status, 401);
   EXPECT_EQ(who.key_state, "missing");
-  for (const std::string bad : {"Bearer", "Bearer ", "Basic abc", "Bearer enk_nope", "bearer " + std::string(47, 'x')}) {
+  for (const std::string& bad : std::vector<std::string>{"Bearer", "Bearer ", "Basic abc", "Bearer enk_nope",
+                                                          "bearer " + std::string(47, 'x')}) {
     Principal w;
     e = Call("/v1/models", bad, &w);
     ASSERT_TRUE(e) << bad;

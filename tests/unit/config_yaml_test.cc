@@ -175,9 +175,9 @@ TEST(ConfigYamlTest, ShapeErrors) {
   EXPECT_EQ(ErrorOf("server: 8080\n"),
             "enclave.yaml:1:9: section 'server' must hold keys, as in 'server: {host: ...}', got a single value");
   EXPECT_EQ(ErrorOf("- server\n- model\n"),
-            "enclave.yaml:1:1: expected sections (model, server, scheduler, logging) at the top level, got a list");
+            "enclave.yaml:1:1: expected sections (model, server, scheduler, logging, auth, tls, audit, pii, filter, integrity) at the top level, got a list");
   EXPECT_EQ(ErrorOf("just text\n"),
-            "enclave.yaml:1:1: expected sections (model, server, scheduler, logging) at the top level, got a single value");
+            "enclave.yaml:1:1: expected sections (model, server, scheduler, logging, auth, tls, audit, pii, filter, integrity) at the top level, got a single value");
   EXPECT_EQ(ErrorOf("? [a, b]\n: 1\n"), "enclave.yaml:1:3: expected a section name, got a list");
   EXPECT_EQ(ErrorOf("server:\n  ? [a]\n  : 1\n"), "enclave.yaml:2:5: expected a key name in section 'server', got a list");
 }

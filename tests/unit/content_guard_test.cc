@@ -9,7 +9,7 @@
 
 #include "governance/pii/detectors.h"
 #include "server/content_guard.h"
-#include "tests/unit/wordfilter_test_util.h"
+#include "wordfilter_test_util.h"
 
 namespace enclave::server {
 namespace {
