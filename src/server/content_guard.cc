@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "governance/wordfilter/utf8_codec.h"
+
 namespace enclave::server {
 
 namespace pii = governance::pii;
@@ -100,6 +102,31 @@ OutputGuard::OutputGuard(const ContentRules& rules, pii::PiiPolicy policy, pii::
   if (policy == pii::PiiPolicy::kPlaceholder && table != nullptr) restorer_.emplace(*table);
 }
 
+std::string OutputGuard::Sanitize(std::string_view chunk, bool final) {
+  std::string in = std::move(utf8_tail_);
+  utf8_tail_.clear();
+  in.append(chunk);
+  std::string out;
+  out.reserve(in.size());
+  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+  size_t i = 0;
+  while (i < in.size()) {
+    uint32_t cp = 0;
+    const int n = wf::DecodeUtf8(p + i, in.size() - i, &cp);
+    if (n > 0) {
+      out.append(in, i, static_cast<size_t>(n));
+      i += static_cast<size_t>(n);
+    } else if (n == 0 && !final) {
+      utf8_tail_ = in.substr(i);
+      break;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
 Result<OutputGuard::Step> OutputGuard::Push(std::string_view chunk) { return Run(chunk, false); }
 Result<OutputGuard::Step> OutputGuard::Finish() { return Run({}, true); }
 
@@ -110,7 +137,7 @@ Result<OutputGuard::Step> OutputGuard::Run(std::string_view chunk, bool final) {
     ended_ = true;
     return InternalError("a PII policy is set but no detector was built");
   }
-  std::string text(chunk);
+  std::string text = Sanitize(chunk, final);
   if (masker_) {
     auto out = final ? masker_->Finish() : masker_->Push(text);
     if (!out.ok()) {

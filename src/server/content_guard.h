@@ -77,12 +77,17 @@ class OutputGuard {
 
  private:
   Result<Step> Run(std::string_view chunk, bool final);
+  // Model output may hold bytes that are not UTF-8 (a byte-level token sampled out of place):
+  // they become U+FFFD, as the client would see them anyway, so that the controls can read the
+  // rest. An incomplete character at the end waits for the next chunk.
+  std::string Sanitize(std::string_view chunk, bool final);
 
   const ContentRules& rules_;
   governance::pii::PiiPolicy policy_;
   std::optional<governance::pii::StreamMasker> masker_;
   std::optional<wordfilter::FilterStream> filter_;
   std::optional<governance::pii::PlaceholderRestorer> restorer_;
+  std::string utf8_tail_;  // an incomplete character held for the next chunk
   size_t findings_reported_ = 0;
   bool ended_ = false;
 };

@@ -83,6 +83,10 @@ class Server:
             self.proc.wait(30)
         return self.proc.returncode
 
+    def __del__(self):
+        if self.proc.stderr:
+            self.proc.stderr.close()
+
 
 def http(base, method, path, body=None, key=None, headers=None, timeout=60, context=None):
     data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
@@ -359,19 +363,23 @@ class AuditCrash(unittest.TestCase):
 class Content(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        # The greedy output of the unfiltered server picks a term the filter will meet mid-stream.
+        # The greedy output of the unfiltered server picks a term the filter will meet mid-stream:
+        # three ASCII letters first seen a few characters in (random weights give odd text).
         s = Server()
+        cls.term, cls.prompt, cls.plain = None, None, None
         try:
-            body = dict(COMPLETION, prompt="tell me", max_tokens=24)
-            cls.plain = json.loads(http(s.base, "POST", "/v1/completions", body)[1])["choices"][0]["text"]
+            for prompt in ("the cat", "hello world", "once upon a time", "tell me", "write code"):
+                body = dict(COMPLETION, prompt=prompt, max_tokens=24)
+                plain = json.loads(http(s.base, "POST", "/v1/completions", body)[1])["choices"][0]["text"]
+                for i in range(4, len(plain) - 2):
+                    sub = plain[i:i + 3]
+                    if all("a" <= c.lower() <= "z" for c in sub) and plain.lower().find(sub.lower()) == i:
+                        cls.term, cls.prompt, cls.plain = sub, prompt, plain
+                        break
+                if cls.term:
+                    break
         finally:
             s.stop()
-        letters = [i for i, c in enumerate(cls.plain) if c.isalpha()]
-        cls.term = None
-        for i in letters:
-            if i >= 6 and cls.plain[i:i + 3].isalpha() and len(cls.plain[i:i + 3]) == 3:
-                cls.term = cls.plain[i:i + 3]
-                break
         with open(TMP + "/lexicon.txt", "w") as f:
             if cls.term:
                 f.write("%s\tblocked\n" % cls.term)
@@ -385,17 +393,19 @@ class Content(unittest.TestCase):
 
     def test_output_block_ends_the_stream(self):
         if not self.term:
-            self.skipTest("the greedy text has no 3-letter term")
-        body = dict(COMPLETION, prompt="tell me", max_tokens=24)
+            self.fail("no greedy text of the test prompts holds a usable term")
+        body = dict(COMPLETION, prompt=self.prompt, max_tokens=24)
         status, text, _ = http(self.server.base, "POST", "/v1/completions", body)
         self.assertEqual(status, 200)
         choice = json.loads(text)["choices"][0]
         self.assertEqual(choice["finish_reason"], "content_filter")
         self.assertNotIn(self.term.lower(), choice["text"].lower())
-        self.assertTrue(self.plain.startswith(choice["text"]))
+        # Bytes that are not UTF-8 may be replaced in runs of different lengths.
+        collapse = lambda t: re.sub("\ufffd+", "\ufffd", t)
+        self.assertTrue(collapse(self.plain).startswith(collapse(choice["text"])), (self.plain, choice["text"]))
         client = openai.OpenAI(base_url=self.server.base + "/v1", api_key="x", max_retries=0)
         streamed, finish = "", None
-        for chunk in client.completions.create(model=MODEL_ID, prompt="tell me", max_tokens=24, temperature=0,
+        for chunk in client.completions.create(model=MODEL_ID, prompt=self.prompt, max_tokens=24, temperature=0,
                                                stream=True):
             streamed += chunk.choices[0].text
             finish = chunk.choices[0].finish_reason or finish

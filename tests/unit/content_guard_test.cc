@@ -154,12 +154,16 @@ TEST(ContentGuard, OutputPiiBlockEndsTheChoice) {
   }
 }
 
-TEST(ContentGuard, InvalidUtf8OutputFailsClosed) {
-  auto filter = wf::testing::MakeFilter("x\tc\n");
+TEST(ContentGuard, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  auto filter = wf::testing::MakeFilter("then\tc\n", {{"c", wf::Action::kMask}});
   ContentRules rules;
   rules.filter = filter.get();
-  const Chain c = RunCut(rules, pii::PiiPolicy::kOff, nullptr, std::string("ok \xff\xfe then"), {});
-  EXPECT_TRUE(c.failed);
+  const std::string text = "ok \xff\xfe th\xe4\xbd\xa0" "en \xe4\xbd";  // "你" inside, a cut character at the end
+  for (size_t cut = 0; cut <= text.size(); ++cut) {
+    const Chain c = RunCut(rules, pii::PiiPolicy::kOff, nullptr, text, {cut});
+    ASSERT_FALSE(c.failed) << cut;
+    EXPECT_EQ(c.text, "ok \xEF\xBF\xBD\xEF\xBF\xBD th\xe4\xbd\xa0" "en \xEF\xBF\xBD\xEF\xBF\xBD") << cut;
+  }
 }
 
 TEST(ContentGuard, RoutePolicies) {
