@@ -7,6 +7,10 @@
 //
 // Cancellation: while a request is being answered, the session keeps reading the socket; the
 // client closing it (or any I/O error) marks the Responder cancelled, which the producer polls.
+//
+// TLS (docs/tls.md): with TlsOptions::cert_file every connection on the port is TLS (1.3; 1.2 as an
+// opt-in), optionally verifying client certificates (mutual TLS); ReloadTls swaps the certificate
+// for new connections. max_connections_per_ip answers a peer's connections beyond it with 429.
 #pragma once
 
 #include <atomic>

@@ -220,7 +220,8 @@ TEST(KeySuggestTest, GuessesOnlyWhenObvious) {
   EXPECT_EQ(SuggestKey("server", ""), "");
   EXPECT_EQ(SuggestSection("Server"), "server");
   EXPECT_EQ(SuggestSection("schedular"), "scheduler");
-  EXPECT_EQ(SuggestSection("audit"), "");
+  EXPECT_EQ(SuggestSection("quota"), "");
+  EXPECT_EQ(SuggestSection("audti"), "audit");
 }
 
 }  // namespace
