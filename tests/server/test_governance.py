@@ -14,7 +14,7 @@
 Exit status 0 only if every check passes.
 """
 import hashlib
-import http.client
+import http.client as http_client
 import json
 import os
 import re
@@ -450,9 +450,13 @@ class Tls(unittest.TestCase):
         try:
             ctx = ssl.create_default_context(cafile=d + "/a.pem")
             self.assertEqual(http(s.base, "GET", "/health", context=ctx)[0], 200)
-            import httpx
+            # The openai client's own HTTP stack (httpx2 in the pinned version) with our CA.
+            try:
+                import httpx2 as httpx_module
+            except ImportError:
+                import httpx as httpx_module
             client = openai.OpenAI(base_url=s.base + "/v1", api_key="x", max_retries=0,
-                                   http_client=httpx.Client(verify=ctx))
+                                   http_client=httpx_module.Client(verify=ctx))
             self.assertEqual([m.id for m in client.models.list().data], [MODEL_ID])
             old12 = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             old12.load_verify_locations(d + "/a.pem")
@@ -460,7 +464,7 @@ class Tls(unittest.TestCase):
             with self.assertRaises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
                 http(s.base, "GET", "/health", context=old12)
             # A keep-alive connection opened before the reload keeps working; new ones get cert b.
-            conn = http.client.HTTPSConnection("127.0.0.1", s.port, context=ctx)
+            conn = http_client.HTTPSConnection("127.0.0.1", s.port, context=ctx)
             conn.request("GET", "/health")
             self.assertEqual(conn.getresponse().read(), b'{"status":"ok"}')
             shutil.copy(d + "/b.pem", d + "/server.pem")
