@@ -133,12 +133,16 @@ async def _body_chunks(reader, headers):
             yield data
 
 
+# Headers every request carries (--api-key adds Authorization).
+COMMON_HEADERS = []
+
+
 async def http_request(host, port, method, path, body=None, extra_headers=()):
     """One request on a fresh connection (Connection: close). Returns (reader, writer, status, headers)."""
     reader, writer = await asyncio.open_connection(host, port)
     payload = b"" if body is None else json.dumps(body).encode()
     head = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
-            "User-Agent: enclave-load-gen", *extra_headers]
+            "User-Agent: enclave-load-gen", *COMMON_HEADERS, *extra_headers]
     if body is not None:
         head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
     writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
@@ -312,6 +316,7 @@ async def calibrate_words(host, port, model, args, log):
 
 
 async def run_all(args, log=sys.stderr):
+    COMMON_HEADERS[:] = [f"Authorization: Bearer {args.api_key}"] if args.api_key else []
     """Runs the warm-up and every level; returns {"model", "settings", "levels": [summary, ...]}."""
     host, port = parse_url(args.url)
     model = await resolve_model(host, port, args.model_name)
@@ -353,6 +358,7 @@ def markdown_table(result):
 
 
 def add_load_args(ap):
+    ap.add_argument("--api-key", default="", help="send 'Authorization: Bearer KEY' (a server with --keys-db)")
     ap.add_argument("-c", "--concurrency", type=lambda s: [int(x) for x in s.split(",") if x], default=[1, 4, 16],
                     help="comma-separated concurrency levels (default 1,4,16)")
     ap.add_argument("--requests-per-level", type=int, default=0,
