@@ -268,7 +268,8 @@ class ApiServer::Handlers {
     a.key_name = who.key_name;
     a.role = who.role;
     a.client_ip = who.client_ip.empty() ? req.remote_address : who.client_ip;
-    a.route = req.method + " " + req.path;
+    // The path is the client's: bounded, so a 64 KiB target cannot bloat every record.
+    a.route = req.method + " " + req.path.substr(0, 256);
     a.model_id = options_.model_id;
     a.model_sha256 = options_.model_facts.sha256;
     a.prompt_tokens = prompt_tokens;

@@ -484,6 +484,45 @@ class Tls(unittest.TestCase):
         finally:
             s.stop()
 
+    def test_client_certificate_authenticates_as_its_key(self):
+        d = TMP + "/mtls"
+        os.makedirs(d)
+
+        def openssl(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True)
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        openssl("req", "-x509", *ec, "-days", "2", "-subj", "/CN=test-ca", "-keyout", d + "/ca.key", "-out", d + "/ca.pem")
+        openssl("req", "-x509", *ec, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                "-keyout", d + "/server.key", "-out", d + "/server.pem")
+        for name in ("svc", "stranger"):
+            openssl("req", "-new", *ec, "-subj", "/CN=" + name, "-keyout", d + "/" + name + ".key", "-out", d + "/" + name + ".csr")
+            openssl("x509", "-req", "-in", d + "/" + name + ".csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca.key",
+                    "-CAcreateserial", "-days", "2", "-out", d + "/" + name + ".pem")
+        db = d + "/keys.db"
+        new_key(db, "svc", "user", "--client-cert", d + "/svc.pem")
+        s = Server("--tls-cert", d + "/server.pem", "--tls-key", d + "/server.key", "--tls-client-ca", d + "/ca.pem",
+                   "--tls-require-client-cert", "--keys-db", db, "--audit-log", d + "/audit.jsonl", host="0.0.0.0",
+                   scheme="https")
+        try:
+            def ctx(cert):
+                c = ssl.create_default_context(cafile=d + "/server.pem")
+                if cert:
+                    c.load_cert_chain(d + "/" + cert + ".pem", d + "/" + cert + ".key")
+                return c
+            # A bound certificate is the credential: no bearer key needed.
+            self.assertEqual(http(s.base, "GET", "/v1/models", context=ctx("svc"))[0], 200)
+            # A certificate from the CA that no key is bound to gets through TLS but not past auth.
+            self.assertEqual(http(s.base, "GET", "/v1/models", context=ctx("stranger"))[0], 401)
+            # Without a certificate the handshake itself is refused.
+            with self.assertRaises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+                http(s.base, "GET", "/health", context=ctx(None))
+        finally:
+            s.stop()
+        with open(d + "/audit.jsonl") as f:
+            records = [json.loads(line) for line in f]
+        served = [r for r in records if r.get("type") == "request" and r.get("status") == 200]
+        self.assertEqual([r["key_name"] for r in served], ["svc"])
+
 
 def main():
     global ENCLAVE, TMP, MODEL
