@@ -1,5 +1,6 @@
 #include "server/access_control.h"
 
+#include <cstdio>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -94,6 +95,16 @@ std::optional<ApiError> AccessControl::Check(const HttpRequest& req, Principal* 
     // Open server; a verified client certificate still names the caller in the audit log.
     who->key_name = req.client_cert_subject;
     if (!permission) return Error(404, "invalid_request_error", "", fmt::format("no route {} {}; see docs/api.md", req.method, req.path));
+    // Without keys there are no roles: the administrative routes (keys, model, audit records)
+    // answer only on the server host itself.
+    const bool admin = *permission == Permission::kKeysRead || *permission == Permission::kModelAdmin ||
+                       *permission == Permission::kAuditRead;
+    static const governance::netrules::IpAddress kV6Loopback = *governance::netrules::ParseIp("::1");
+    const bool loopback = (client->is_v4() && client->bytes[12] == 127) || *client == kV6Loopback;
+    if (admin && !loopback) {
+      return Error(403, "permission_error", "insufficient_role",
+                   "administrative routes need an admin or auditor key (auth.keys_db), or a client on the server host");
+    }
     return std::nullopt;
   }
   const int64_t now = options_.now_s ? options_.now_s() : static_cast<int64_t>(std::time(nullptr));
@@ -116,7 +127,8 @@ std::optional<ApiError> AccessControl::Check(const HttpRequest& req, Principal* 
   }
   if (!auth.ok()) {
     // The key database failed: nobody is let in on a guess.
-    return Error(500, "server_error", "", "cannot check the API key right now: " + auth.status().message());
+    std::fprintf(stderr, "error: key database: %s\n", auth.status().message().c_str());
+    return Error(500, "server_error", "", "cannot check the API key right now; try again later");
   }
   who->key_state = governance::keys::KeyStateName(auth->state);
   if (auth->state != KeyState::kUnknown) {

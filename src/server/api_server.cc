@@ -261,7 +261,8 @@ class ApiServer::Handlers {
       std::fputs((Dump(line) + "\n").c_str(), log_);
       std::fflush(log_);
     }
-    if (options_.audit == nullptr) return;
+    // Probes are public, answer nothing but up/ready and are polled every few seconds: not audited.
+    if (options_.audit == nullptr || route == "/health" || route == "/ready") return;
     audit::AuditRequest a;
     a.request_id = id.empty() ? RandomId("req") : id;
     a.key_id = who.key_id;
@@ -342,7 +343,7 @@ class ApiServer::Handlers {
     };
     if (c.chat) {
       for (size_t i = 0; i < c.messages.size(); ++i) {
-        for (const char* field : {"content", "reasoning_content"}) {
+        for (const char* field : {"content", "reasoning_content", "name", "tool_call_id"}) {
           json& m = c.messages[i];
           if (!m.contains(field) || !m[field].is_string()) continue;
           std::string text = m[field].get<std::string>();
@@ -496,6 +497,8 @@ class ApiServer::Handlers {
       OnDone(*state, req_copy, st, usage);
     };
     if (Status st = scheduler_->Submit(job); !st.ok()) {
+      // Nothing was generated: the reservation is returned, not charged.
+      if (s.reservation) (void)limiter_.Settle(*s.reservation, 0);
       ApiError e;
       e.message = st.message();
       if (st.code() == StatusCode::kResourceExhausted) {
@@ -541,7 +544,9 @@ class ApiServer::Handlers {
     if (reservation.status().code() != StatusCode::kResourceExhausted) {
       e.status = 500;
       e.type = "server_error";
-      e.message = "cannot check this key's quota right now: " + reservation.status().message();
+      e.message = "cannot check this key's quota right now; try again later";
+      std::fprintf(stderr, "error: quota check for key %s: %s\n", s.who.key_id.c_str(),
+                   reservation.status().message().c_str());
       return e;
     }
     s.actions.push_back("limit:" + refusal.limit);
@@ -673,13 +678,15 @@ class ApiServer::Handlers {
     }
     std::optional<std::string> finish;
     if (d.finish) finish = runtime::FinishReasonName(*d.finish);
-    if (ch.filtered) {
-      finish = "content_filter";
+    if (ch.filtered) finish = "content_filter";
+    if (d.finish) ch.finish = d.finish;
+    if (s.guarded && (ch.filtered || d.finish)) {
+      // Once every choice is filtered or finished nothing is left to generate: end the job now
+      // (a filtered choice would otherwise run on to its own length).
       bool all = true;
       for (const auto& other : s.choices) all = all && (other.filtered || other.finish.has_value());
-      if (all) s.stop.store(true);  // nothing left to generate: end the job now
+      if (all) s.stop.store(true);
     }
-    if (d.finish) ch.finish = d.finish;
     if (!s.request.stream) {
       ch.content += content;
       ch.reasoning += reasoning;

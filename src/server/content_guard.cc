@@ -34,7 +34,13 @@ Result<std::map<std::string, pii::PiiPolicy>> ParseRoutePolicies(std::string_vie
     }
     auto policy = pii::ParsePiiPolicy(entry.substr(eq + 1));
     if (!policy.ok()) return policy.status().WithContext(fmt::format("pii.route_policies entry '{}'", entry));
-    out[std::string(entry.substr(0, eq))] = *policy;
+    const std::string route(entry.substr(0, eq));
+    if (route != "/v1/chat/completions" && route != "/v1/completions") {
+      return InvalidArgumentError(fmt::format("pii.route_policies entry '{}': the routes with content are "
+                                              "/v1/chat/completions and /v1/completions",
+                                              entry));
+    }
+    out[route] = *policy;
   }
   return out;
 }
@@ -139,7 +145,15 @@ Result<OutputGuard::Step> OutputGuard::Run(std::string_view chunk, bool final) {
   }
   std::string text = Sanitize(chunk, final);
   if (masker_) {
-    auto out = final ? masker_->Finish() : masker_->Push(text);
+    Result<std::string> out = masker_->Push(text);
+    if (out.ok() && final) {
+      auto rest = masker_->Finish();
+      if (rest.ok()) {
+        *out += *rest;
+      } else {
+        out = rest.status();
+      }
+    }
     if (!out.ok()) {
       ended_ = true;
       if (policy_ == pii::PiiPolicy::kBlock && out.status().code() == StatusCode::kInvalidArgument) {

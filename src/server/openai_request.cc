@@ -100,8 +100,22 @@ std::optional<ApiError> NormaliseMessages(const json& in, json* out) {
     if (r != "system" && r != "user" && r != "assistant" && r != "developer" && r != "tool") {
       return Bad(where + ".role", fmt::format("'{}.role' is '{}'; use system, developer, user, assistant or tool", where, r));
     }
-    json msg = m;
-    if (r == "developer") msg["role"] = "system";
+    // Only the fields below reach the chat template (and the content controls, which check every
+    // one of them): anything else a client sends (audio, refusal, annotations ...) is dropped, and
+    // tool calls, which the server does not support, are refused.
+    json msg = json::object();
+    msg["role"] = r == "developer" ? "system" : r;
+    for (const char* field : {"tool_calls", "function_call"}) {
+      if (m.contains(field) && !m[field].is_null()) {
+        return Bad(where + "." + field, fmt::format("'{}.{}': tool calling is not supported yet", where, field));
+      }
+    }
+    for (const char* field : {"reasoning_content", "name", "tool_call_id"}) {
+      auto f = m.find(field);
+      if (f == m.end() || f->is_null()) continue;
+      if (!f->is_string()) return Bad(where + "." + field, fmt::format("'{}.{}' must be a string", where, field));
+      msg[field] = *f;
+    }
     auto content = m.find("content");
     if (content == m.end() || content->is_null()) {
       if (r != "assistant") return Bad(where + ".content", fmt::format("'{}.content' is required", where));
@@ -119,6 +133,8 @@ std::optional<ApiError> NormaliseMessages(const json& in, json* out) {
       msg["content"] = text;
     } else if (!content->is_string()) {
       return Bad(where + ".content", fmt::format("'{}.content' must be a string or an array of text parts", where));
+    } else {
+      msg["content"] = *content;
     }
     out->push_back(std::move(msg));
   }

@@ -110,6 +110,20 @@ TEST(AccessControl, AddressRules) {
   EXPECT_EQ(e->status, 404);
 }
 
+TEST(AccessControl, WithoutKeysAdminRoutesAnswerOnlyTheServerHost) {
+  AccessControl ac(AccessOptions{});
+  Principal who;
+  EXPECT_FALSE(ac.Check(Get("/v1/models", "10.0.0.1"), &who));
+  EXPECT_FALSE(ac.Check(Get("/metrics", "10.0.0.1"), &who));
+  for (const char* path : {"/admin/keys", "/admin/model", "/admin/audit", "/admin/audit/verify"}) {
+    auto e = ac.Check(Get(path, "10.0.0.1"), &who);
+    ASSERT_TRUE(e) << path;
+    EXPECT_EQ(e->status, 403) << path;
+    EXPECT_FALSE(ac.Check(Get(path, "127.0.0.1"), &who)) << path;
+    EXPECT_FALSE(ac.Check(Get(path, "::1"), &who)) << path;
+  }
+}
+
 class AccessControlKeys : public ::testing::Test {
  protected:
   void SetUp() override {

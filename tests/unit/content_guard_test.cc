@@ -175,6 +175,7 @@ TEST(ContentGuard, RoutePolicies) {
   EXPECT_FALSE(ParseRoutePolicies("v1/completions=off").ok());
   EXPECT_FALSE(ParseRoutePolicies("/v1/completions=maybe").ok());
   EXPECT_FALSE(ParseRoutePolicies("/v1/completions").ok());
+  EXPECT_FALSE(ParseRoutePolicies("/v1/chat/completion=block").ok());  // a typo must not fall back silently
   ContentRules rules;
   rules.policy = pii::PiiPolicy::kMask;
   rules.route_policies = *p;

@@ -102,3 +102,35 @@ TEST(OpenAiRequestTest, ErrorsNameTheParameter) {
 
 }  // namespace
 }  // namespace enclave::server
+
+namespace enclave::server {
+namespace {
+
+// Only role, content, reasoning_content, name and tool_call_id reach the chat template (and the
+// content controls); tool calls are refused rather than passed on unchecked.
+TEST(OpenAiRequestTest, MessagesKeepOnlyTheFieldsTheControlsCheck) {
+  CompletionRequest r;
+  const std::string ok = R"({"model":"m","messages":[
+      {"role":"user","content":"hi","name":"ann","audio":null,"extra":{"x":"y"}},
+      {"role":"assistant","content":null,"reasoning_content":"thought","refusal":null},
+      {"role":"tool","content":"42","tool_call_id":"call_1"}]})";
+  ASSERT_FALSE(ParseCompletionRequest(ok, true, 512, &r));
+  ASSERT_EQ(r.messages.size(), 3u);
+  EXPECT_EQ(r.messages[0].dump(), R"({"role":"user","name":"ann","content":"hi"})");
+  EXPECT_EQ(r.messages[1].dump(), R"({"role":"assistant","reasoning_content":"thought","content":""})");
+  EXPECT_EQ(r.messages[2].dump(), R"({"role":"tool","tool_call_id":"call_1","content":"42"})");
+  for (const char* bad : {
+           R"({"model":"m","messages":[{"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":"{}"}}]}]})",
+           R"({"model":"m","messages":[{"role":"assistant","content":"","function_call":{"name":"f"}}]})",
+           R"({"model":"m","messages":[{"role":"assistant","content":"","reasoning_content":["a"]}]})",
+           R"({"model":"m","messages":[{"role":"user","content":"x","name":5}]})"}) {
+    CompletionRequest q;
+    auto e = ParseCompletionRequest(bad, true, 512, &q);
+    ASSERT_TRUE(e) << bad;
+    EXPECT_EQ(e->status, 400);
+    EXPECT_NE(e->param.find("messages[0]."), std::string::npos) << e->param;
+  }
+}
+
+}  // namespace
+}  // namespace enclave::server

@@ -1,5 +1,6 @@
 #include "tools/enclave/serve_governance.h"
 
+#include <cstdio>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -75,6 +76,11 @@ Status CheckListenPolicy(const config::ServeConfig& c) {
   if (IsLoopback(c.server.host) || c.server.insecure) return Status::Ok();
   const bool keys = !c.auth.keys_db.empty();
   const bool mtls = !c.tls.cert.empty() && !c.tls.client_ca.empty() && c.tls.require_client_cert;
+  if (keys && c.tls.cert.empty()) {
+    std::fprintf(stderr, "warning: listening on %s with API keys but without TLS: keys and text cross the network in "
+                 "clear; set tls.cert and tls.key (--tls-cert, --tls-key) unless a TLS proxy on this host fronts the "
+                 "server\n", c.server.host.c_str());
+  }
   if (keys || mtls) return Status::Ok();
   return InvalidArgumentError(fmt::format(
       "refusing to listen on {} without authentication: anyone who reaches the address could use the model. "
