@@ -69,7 +69,8 @@ AdminResponse AdminKeys(keys::KeyStore* store) {
                         {"expires", k.expires_unix == 0 ? json(nullptr) : json(k.expires_unix)},
                         {"revoked", k.revoked_unix == 0 ? json(nullptr) : json(k.revoked_unix)},
                         {"client_cert_sha256", k.client_cert_sha256.empty() ? json(nullptr) : json(k.client_cert_sha256)},
-                        {"limits", limits}});
+                        {"limits", limits},
+                        {"pii_policy", k.pii_policy.empty() ? json(nullptr) : json(k.pii_policy)}});
   }
   return {200, Dump(json{{"object", "list"}, {"data", data}})};
 }

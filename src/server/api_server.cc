@@ -408,7 +408,19 @@ class ApiServer::Handlers {
       return Fail(r, req, s, e);
     }
     s.pii_policy = options_.content.PolicyFor(s.route);
-    s.guarded = options_.content.Active(s.route);
+    if (s.who.authenticated && !s.who.key.pii_policy.empty()) {
+      // The key's own policy (set by an administrator) wins over the route's and the server's.
+      auto policy = governance::pii::ParsePiiPolicy(s.who.key.pii_policy);
+      if (!policy.ok()) {
+        ApiError e;
+        e.status = 500;
+        e.type = "server_error";
+        e.message = "this key's PII policy cannot be read; ask an administrator to check it";
+        return Fail(r, req, s, e);
+      }
+      s.pii_policy = *policy;
+    }
+    s.guarded = options_.content.filter != nullptr || s.pii_policy != governance::pii::PiiPolicy::kOff;
     if (s.guarded && c.params.logprobs) {
       // Log probabilities carry the raw tokens, which the content controls could not mask.
       ApiError e;

@@ -255,6 +255,17 @@ class Governance(unittest.TestCase):
         status, text, _ = self.call("GET", "/v1/models", key=self.other_model)
         self.assertEqual(json.loads(text)["data"], [])
 
+    def test_key_pii_policy_wins_over_the_servers(self):
+        strict = new_key(self.db, "strict", "user", "--pii-policy", "block")
+        self.assertEqual(strict["pii_policy"], "block")
+        body = dict(COMPLETION, prompt="write to alice@example.com")
+        status, text, _ = self.call("POST", "/v1/completions", body, strict["key"])
+        self.assertEqual(status, 400)
+        self.assertEqual(json.loads(text)["error"]["code"], "pii_blocked")
+        self.assertNotIn("alice@example.com", text)
+        # The server's own policy is off: another key passes.
+        self.assertEqual(self.call("POST", "/v1/completions", body, self.keys["user"]["key"])[0], 200)
+
     def test_admin_views_hold_no_secrets(self):
         status, text, _ = self.call("GET", "/admin/keys", key=self.keys["admin"]["key"])
         self.assertEqual(status, 200)

@@ -292,6 +292,25 @@ TEST_F(KeyStoreTest, RejectsBadRequestsWithoutStoringThem) {
   EXPECT_EQ(store->List()->size(), 2u);
 }
 
+TEST_F(KeyStoreTest, PiiPolicyIsStoredAndChecked) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  CreateKeyRequest strict = Request("strict");
+  strict.pii_policy = "placeholder";
+  const CreatedKey made = Make(*store, strict);
+  Result<AuthResult> who = store->Authenticate(made.secret, kNow);
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->record.pii_policy, "placeholder");
+  Result<KeyRecord> plain = store->Find(Make(*store, Request("plain")).record.id);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->pii_policy, "");
+  for (const char* bad : {"Mask", "on", " block"}) {
+    CreateKeyRequest r = Request(std::string("bad-") + bad);
+    r.pii_policy = bad;
+    EXPECT_EQ(store->Create(r, kNow).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
 TEST_F(KeyStoreTest, SecretIsNeverStored) {
   auto store = OpenStore();
   ASSERT_TRUE(store);

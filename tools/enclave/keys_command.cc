@@ -156,6 +156,7 @@ ojson RecordJson(const keys::KeyRecord& r, int64_t now) {
   j["rotated"] = TimeOrNull(r.rotated_unix);
   j["client_cert_sha256"] = r.client_cert_sha256.empty() ? ojson(nullptr) : ojson(r.client_cert_sha256);
   j["limits"] = LimitsJson(r.limits);
+  j["pii_policy"] = r.pii_policy.empty() ? ojson(nullptr) : ojson(r.pii_policy);
   return j;
 }
 
@@ -178,6 +179,7 @@ void PrintSecret(const keys::CreatedKey& made, const std::string& headline, bool
   text += fmt::format("  role     {}\n", keys::RoleName(r.role));
   text += fmt::format("  expires  {}\n", r.expires_unix == 0 ? "never" : IsoTime(r.expires_unix));
   text += fmt::format("  limits   {}\n", LimitsText(r.limits, ", "));
+  if (!r.pii_policy.empty()) text += fmt::format("  pii      {}\n", r.pii_policy);
   if (!r.client_cert_sha256.empty()) text += fmt::format("  cert     sha256 {}\n", r.client_cert_sha256);
   text += fmt::format("  key      {}\n\n", made.secret);
   text += "store it now: it cannot be shown again\n";
@@ -192,6 +194,7 @@ struct CreateArgs {
   keys::KeyLimits limits;
   std::string models;
   std::string client_cert;
+  std::string pii_policy;
   bool json = false;
 };
 
@@ -207,6 +210,7 @@ int RunCreate(const CreateArgs& a, bool models_given) {
   request.role = *role;
   request.expires_in_s = *lifetime;
   request.limits = a.limits;
+  request.pii_policy = a.pii_policy;
   if (models_given) request.limits.models = SplitModels(a.models);
   if (!a.client_cert.empty()) {
     Result<std::string> cert = keys::CertificateSha256FromPemFile(a.client_cert);
@@ -250,7 +254,7 @@ int RunList(const std::string& keys_db, bool json) {
                         keys::RoleName(r.role), r.prefix, IsoTime(r.created_unix, false),
                         r.expires_unix == 0 ? "never" : IsoTime(r.expires_unix, false),
                         keys::KeyStateName(StateNow(r, now)), r.client_cert_sha256.empty() ? "-" : "yes",
-                        LimitsText(r.limits, " "));
+                        LimitsText(r.limits, " ") + (r.pii_policy.empty() ? "" : " pii=" + r.pii_policy));
   }
   std::fputs(text.c_str(), stdout);
   return 0;
@@ -332,6 +336,11 @@ void RegisterKeys(CLI::App& app, CommandRegistry& registry) {
   create->add_option("--client-cert", c->client_cert,
                      "PEM certificate of a TLS client: presenting it also authenticates as this key "
                      "(stored as SHA-256 of its DER)");
+  create
+      ->add_option("--pii-policy", c->pii_policy,
+                   "personal data in this key's prompts and outputs: off, mask, placeholder or block; default: "
+                   "the server's (pii.policy, pii.route_policies)")
+      ->check(CLI::IsMember({"off", "mask", "placeholder", "block"}));
   create->add_flag("--json", c->json, "print one JSON object (id, key, name, role, expires, limits, ...)");
   create->callback([c, models, &registry] { registry.exit_code = RunCreate(*c, models->count() > 0); });
 

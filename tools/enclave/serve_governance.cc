@@ -164,7 +164,8 @@ Result<ServeGovernance> BuildGovernance(const config::ServeConfig& c, server::Ap
 
   ASSIGN_OR_RETURN(so.content.policy, pii::ParsePiiPolicy(c.pii.policy));
   ASSIGN_OR_RETURN(so.content.route_policies, server::ParseRoutePolicies(c.pii.route_policies));
-  bool need_detector = so.content.policy != pii::PiiPolicy::kOff;
+  // Keys may carry their own PII policy, so a key database needs the detector too.
+  bool need_detector = so.content.policy != pii::PiiPolicy::kOff || g.keys != nullptr;
   for (const auto& [route, policy] : so.content.route_policies) need_detector |= policy != pii::PiiPolicy::kOff;
   if (need_detector) {
     auto detector = pii::PiiDetector::Create(pii::DetectorConfig{});

@@ -48,7 +48,9 @@ CREATE TABLE keys (
   daily_tokens       INTEGER NOT NULL DEFAULT 0 CHECK (daily_tokens >= 0),
   max_concurrent     INTEGER NOT NULL DEFAULT 0 CHECK (max_concurrent >= 0),
   max_tokens         INTEGER NOT NULL DEFAULT 0 CHECK (max_tokens >= 0),
-  models             TEXT    NOT NULL DEFAULT '[]'  -- JSON array of model ids; empty: any
+  models             TEXT    NOT NULL DEFAULT '[]',  -- JSON array of model ids; empty: any
+  pii_policy         TEXT    NOT NULL DEFAULT ''
+                     CHECK (pii_policy IN ('', 'off', 'mask', 'placeholder', 'block'))  -- '': the server's
 );
 CREATE UNIQUE INDEX keys_live_name ON keys(name) WHERE revoked = 0;
 CREATE UNIQUE INDEX keys_live_cert ON keys(client_cert_sha256)
@@ -64,7 +66,7 @@ CREATE TABLE usage (
 
 constexpr char kRecordColumns[] =
     "id, name, role, prefix, created, expires, revoked, rotated, client_cert_sha256, "
-    "rpm, tpm, daily_tokens, max_concurrent, max_tokens, models";
+    "rpm, tpm, daily_tokens, max_concurrent, max_tokens, models, pii_policy";
 
 constexpr std::string_view kSecretPrefix = "enk_";
 constexpr size_t kSecretBytes = 32;
@@ -301,6 +303,7 @@ Result<KeyRecord> ReadRecord(const Stmt& s, const std::string& path) {
   r.limits.daily_tokens = s.Int(11);
   r.limits.max_concurrent = s.Int(12);
   r.limits.max_tokens = s.Int(13);
+  r.pii_policy = s.Text(15);
   const nlohmann::json models = nlohmann::json::parse(s.Text(14), nullptr, /*allow_exceptions=*/false);
   bool models_ok = models.is_array();
   if (models_ok) {
@@ -492,6 +495,10 @@ Result<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& path, bool c
 Result<CreatedKey> KeyStore::Create(const CreateKeyRequest& request, int64_t now_unix) {
   RETURN_IF_ERROR(ValidateName(request.name));
   RETURN_IF_ERROR(ValidateLimits(request.limits));
+  if (request.pii_policy != "" && request.pii_policy != "off" && request.pii_policy != "mask" &&
+      request.pii_policy != "placeholder" && request.pii_policy != "block") {
+    return InvalidArgumentError(fmt::format("PII policy '{}' is none of off, mask, placeholder, block", request.pii_policy));
+  }
   if (request.expires_in_s < 0 || request.expires_in_s > kMaxExpiresInS) {
     return InvalidArgumentError(
         fmt::format("a key's lifetime is {} s; it must be 0 (never expires) up to 100 years", request.expires_in_s));
@@ -512,6 +519,7 @@ Result<CreatedKey> KeyStore::Create(const CreateKeyRequest& request, int64_t now
   r.expires_unix = request.expires_in_s == 0 ? 0 : now_unix + request.expires_in_s;
   r.client_cert_sha256 = cert;
   r.limits = request.limits;
+  r.pii_policy = request.pii_policy;
 
   std::lock_guard<std::mutex> lock(mu_);
   WriteTxn txn(db_, path_);
@@ -532,8 +540,8 @@ Result<CreatedKey> KeyStore::Create(const CreateKeyRequest& request, int64_t now
   Stmt s(db_, path_);
   RETURN_IF_ERROR(
       s.Prepare("INSERT INTO keys (id, name, role, secret_sha256, prefix, created, expires, client_cert_sha256, "
-                "rpm, tpm, daily_tokens, max_concurrent, max_tokens, models) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+                "rpm, tpm, daily_tokens, max_concurrent, max_tokens, models, pii_policy) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"));
   s.Bind(1, r.id);
   s.Bind(2, r.name);
   s.Bind(3, RoleName(r.role));
@@ -552,6 +560,7 @@ Result<CreatedKey> KeyStore::Create(const CreateKeyRequest& request, int64_t now
   s.Bind(12, r.limits.max_concurrent);
   s.Bind(13, r.limits.max_tokens);
   s.Bind(14, ModelsJson(r.limits.models));
+  s.Bind(15, r.pii_policy);
   ASSIGN_OR_RETURN(bool row, s.Step());
   (void)row;
   RETURN_IF_ERROR(txn.Commit());

@@ -50,6 +50,9 @@ struct KeyRecord {
   int64_t rotated_unix = 0;   // 0: never rotated
   std::string client_cert_sha256;  // bound client certificate (64 hex of its DER), "" none
   KeyLimits limits;
+  // PII policy for this key's requests: "off", "mask", "placeholder" or "block"; "" follows the
+  // server's (pii.route_policies, then pii.policy).
+  std::string pii_policy;
 };
 
 struct CreateKeyRequest {
@@ -58,6 +61,7 @@ struct CreateKeyRequest {
   int64_t expires_in_s = 0;  // 0: never expires
   KeyLimits limits;
   std::string client_cert_sha256;  // optional: this certificate also authenticates as the key
+  std::string pii_policy;          // "" or off, mask, placeholder, block (KeyRecord::pii_policy)
 };
 
 struct CreatedKey {
