@@ -53,8 +53,8 @@ def new_key(db, name, role, *extra):
 class Server:
     """One `enclave serve` process on a free port."""
 
-    def __init__(self, *flags, host="127.0.0.1", scheme="http", expect_fail=False):
-        self.proc = subprocess.Popen([ENCLAVE, "serve", "-m", MODEL, "--port", "0", "--host", host, "--model-id", MODEL_ID,
+    def __init__(self, *flags, host="127.0.0.1", scheme="http", expect_fail=False, model=None):
+        self.proc = subprocess.Popen([ENCLAVE, "serve", "-m", model or MODEL, "--port", "0", "--host", host, "--model-id", MODEL_ID,
                                       "-t", "2", "-c", "512", "--chat-template", "deepseek-r1", *flags],
                                      stderr=subprocess.PIPE, text=True)
         self.lines = []
@@ -335,6 +335,39 @@ class SecureDefaults(unittest.TestCase):
             self.assertEqual(http(s.base, "GET", "/health")[0], 200)
         finally:
             s.stop()
+
+
+class Integrity(unittest.TestCase):
+    def test_serve_refuses_a_model_that_fails_its_manifest(self):
+        d = TMP + "/integrity"
+        os.makedirs(d)
+        model = d + "/model.gguf"
+        shutil.copy(MODEL, model)
+        # No manifest: served, unless one is required.
+        r = subprocess.run([ENCLAVE, "serve", "-m", model, "--port", "0", "--require-manifest"], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("manifest", r.stderr)
+        run("audit", "keygen", "--out", d + "/release.pem")
+        run("manifest", "create", model, "--sign", d + "/release.pem")
+        admin = new_key(d + "/keys.db", "admin", "admin")["key"]
+        s = Server("--require-signature", "--manifest-public-key", d + "/release.pub.pem", "--keys-db", d + "/keys.db",
+                   model=model)
+        try:
+            status, text, _ = http(s.base, "GET", "/admin/model", key=admin)
+            self.assertEqual(status, 200)
+            self.assertTrue(json.loads(text)["manifest"].startswith("verified, signed by"), text)
+        finally:
+            s.stop()
+        # One changed byte: refused before loading.
+        with open(model, "r+b") as f:
+            f.seek(os.path.getsize(model) - 1)
+            last = f.read(1)
+            f.seek(-1, os.SEEK_END)
+            f.write(bytes([last[0] ^ 1]))
+        r = subprocess.run([ENCLAVE, "serve", "-m", model, "--port", "0"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("refusing to serve", r.stderr)
 
 
 class AuditCrash(unittest.TestCase):
