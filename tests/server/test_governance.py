@@ -7,7 +7,10 @@
   - the audit log: one record per request, verifiable; kill -9 under load, restart, still verifies
   - content controls: prompt PII masking and filter refusals; an output term ends the stream with
     finish_reason content_filter; logprobs refused while controls apply
-  - TLS through the real openai client, and SIGHUP reloading the certificate
+  - TLS through the real openai client, SIGHUP reloading the certificate, and a client certificate
+    bound to a key authenticating through mutual TLS
+  - model integrity: serve refuses a model without a required manifest or with a changed byte
+  - a key's own PII policy winning over the server's
 
     .venv/bin/python tests/server/test_governance.py path/to/enclave
 
