@@ -84,6 +84,10 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             self.proc.wait(30)
+        time.sleep(0.05)  # the drain thread reads the last lines
+        reports = [line for line in self.lines if "runtime error" in line or "Sanitizer" in line]
+        if reports:
+            raise AssertionError("the server reported:\n" + "".join(reports[:20]))
         return self.proc.returncode
 
     def __del__(self):
