@@ -31,7 +31,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every command-line mistake exits 2, the usual usage-error
+    // status (CLI11's own codes, 104-114, tell a script nothing more useful).
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return registry.exit_code;
 }
