@@ -12,6 +12,7 @@
 #include "format/utf8.h"
 #include "governance/crypto/digest.h"
 #include "platform/process_memory.h"
+#include "server/audit_sink.h"
 #include "server/openai_request.h"
 #include "tokenizer/reasoning_split.h"
 
@@ -107,6 +108,14 @@ class ApiServer::Handlers {
         access_(options.access),
         usage_(options.access.keys != nullptr ? std::make_unique<KeyStoreUsage>(options.access.keys) : nullptr),
         limiter_(options.now_ms, usage_.get()) {
+    if (options.audit != nullptr) {
+      audit_sink_ = std::make_unique<AuditSink>(options.audit, options.audit_sync_each_batch, [this](const Status& st) {
+        // Fail closed: a server that cannot record what it does stops taking requests.
+        if (!audit_failed_.exchange(true)) {
+          std::fprintf(stderr, "error: audit log: %s; refusing requests until restarted\n", st.message().c_str());
+        }
+      });
+    }
     if (options.access_log == "-") {
       log_ = stderr;
     } else if (!options.access_log.empty()) {
@@ -124,8 +133,8 @@ class ApiServer::Handlers {
     Principal who;
     auto finish = [&](int status, const std::string& type, const std::string& body, const std::string& route,
                       std::vector<std::pair<std::string, std::string>> headers = {}) {
+      Done(route, req, who, status, arrived);  // recorded before the answer leaves
       r->Send(status, type, body, std::move(headers));
-      Done(route, req, who, status, arrived);
     };
     const std::optional<Permission> permission = RoutePermission(path);
     const std::string route = !permission ? "other" : path.starts_with("/v1/models") ? "/v1/models" : path;
@@ -160,6 +169,7 @@ class ApiServer::Handlers {
       const std::string audit_path = options_.audit != nullptr ? options_.audit->path() : "";
       if (path == "/admin/keys") a = AdminKeys(options_.access.keys);
       if (path == "/admin/model") a = AdminModel(options_.model_facts);
+      if (path.starts_with("/admin/audit") && audit_sink_) audit_sink_->Flush();  // up to this request
       if (path == "/admin/audit") a = AdminAuditRecords(audit_path, req);
       if (path == "/admin/audit/verify") a = AdminAuditVerify(audit_path);
       return finish(a.status, "application/json", a.body, path);
@@ -190,6 +200,9 @@ class ApiServer::Handlers {
   void SetScheduler(Scheduler* s) { scheduler_ = s; }
   void SetReady(bool ready) { ready_.store(ready); }
   void SetDraining() { draining_.store(true); }
+  void FlushAudit() {
+    if (audit_sink_) audit_sink_->Flush();
+  }
   Metrics& metrics() { return metrics_; }
 
  private:
@@ -236,8 +249,8 @@ class ApiServer::Handlers {
 
   void Fail(const std::shared_ptr<Responder>& r, const HttpRequest& req, RequestState& s, const ApiError& e,
             std::vector<std::pair<std::string, std::string>> headers = {}) {
-    r->Send(e.status, "application/json", e.Body(), std::move(headers));
     Done(s.route, req, s.who, e.status, s.arrived, 0, 0, &s);
+    r->Send(e.status, "application/json", e.Body(), std::move(headers));
   }
 
   // Metrics, the access log line (never prompt or output text) and the audit record.
@@ -287,12 +300,7 @@ class ApiServer::Handlers {
         a.completion += s->choices[k].audit_text;
       }
     }
-    if (Status st = options_.audit->Append(a); !st.ok()) {
-      // Fail closed: a server that cannot record what it does stops taking requests.
-      if (!audit_failed_.exchange(true)) {
-        std::fprintf(stderr, "error: audit log: %s; refusing requests until restarted\n", st.message().c_str());
-      }
-    }
+    audit_sink_->Submit(std::move(a));
   }
 
   Result<std::vector<int32_t>> PromptTokens(const CompletionRequest& c, bool* opens_think, std::string* text) const {
@@ -786,14 +794,16 @@ class ApiServer::Handlers {
         chunk["usage"] = Usage(usage);
         s.responder->SendEvent(Dump(chunk));
       }
+      done(200);
       s.responder->SendEvent("[DONE]");
       s.responder->EndStream();
-      return done(200);
+      return;
     }
     if (!st.ok()) {
       const ApiError e = ErrorFor(st);
+      done(e.status);
       s.responder->Send(e.status, "application/json", e.Body());
-      return done(e.status);
+      return;
     }
     json body{{"id", s.id},
               {"object", s.request.chat ? "chat.completion" : "text_completion"},
@@ -822,8 +832,8 @@ class ApiServer::Handlers {
     }
     body["choices"] = choices;
     body["usage"] = Usage(usage);
-    s.responder->Send(200, "application/json", Dump(body));
     done(200);
+    s.responder->Send(200, "application/json", Dump(body));
   }
 
  private:
@@ -838,6 +848,7 @@ class ApiServer::Handlers {
   int64_t created_ = static_cast<int64_t>(std::time(nullptr));
   std::FILE* log_ = nullptr;
   std::mutex log_mu_;
+  std::unique_ptr<AuditSink> audit_sink_;  // last: its thread may call back into audit_failed_
 };
 
 Result<std::unique_ptr<ApiServer>> ApiServer::Start(const Model& model, Engine& engine, const ApiServerOptions& options) {
@@ -878,6 +889,7 @@ bool ApiServer::Shutdown(double deadline_s) {
   scheduler_.reset();  // ends anything left with 503 / an error event
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   http_->Stop();
+  handlers_->FlushAudit();  // every record written before the caller closes the log
   return finished;
 }
 

@@ -49,6 +49,9 @@ struct ApiServerOptions {
   AccessOptions access;                  // API keys and address rules; keys null: open server
   ContentRules content;                  // PII and word filter; borrowed objects outlive the server
   audit::AuditLog* audit = nullptr;      // one record per request; null: no audit log
+  // Group commit: the audit writer syncs once per batch of records (server/audit_sink.h); the
+  // log's own per-record sync should then be off.
+  bool audit_sync_each_batch = true;
   ModelFacts model_facts;                // for audit records and GET /admin/model
   std::function<int64_t()> now_ms;      // Unix ms for limits; the system clock when empty (tests)
 };

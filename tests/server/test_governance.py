@@ -110,6 +110,21 @@ def http(base, method, path, body=None, key=None, headers=None, timeout=60, cont
         return e.code, e.read().decode(), dict(e.headers)
 
 
+def wait_for_record(path, request_id, timeout=10):
+    """The audit record of a request: written by the server's audit thread just after the answer."""
+    deadline = time.time() + timeout
+    while True:
+        with open(path) as f:
+            for line in f:
+                if line.endswith("\n"):
+                    record = json.loads(line)
+                    if record.get("request_id") == request_id:
+                        return record
+        if time.time() > deadline:
+            raise AssertionError("no audit record for " + request_id)
+        time.sleep(0.05)
+
+
 CHAT = {"model": MODEL_ID, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4, "temperature": 0}
 COMPLETION = {"model": MODEL_ID, "prompt": "the cat", "max_tokens": 4, "temperature": 0}
 
@@ -473,9 +488,7 @@ class Content(unittest.TestCase):
             self.assertEqual(json.loads(text)["error"]["code"], "content_filter")
         status, text, _ = http(self.server.base, "POST", "/v1/completions", dict(COMPLETION, logprobs=2))
         self.assertEqual(status, 400)
-        with open(TMP + "/content.jsonl") as f:
-            records = [json.loads(line) for line in f]
-        r = next(x for x in records if x.get("request_id") == rid)
+        r = wait_for_record(TMP + "/content.jsonl", rid)
         self.assertNotIn("alice@example.com", r["prompt"])
         self.assertNotIn("zebraword", r["prompt"])
         self.assertIn("@example.com", r["prompt"])

@@ -188,7 +188,11 @@ Result<ServeGovernance> BuildGovernance(const config::ServeConfig& c, server::Ap
     ao.rotate_bytes = static_cast<uint64_t>(c.audit.rotate_mb) << 20;
     ao.rotate_daily = c.audit.rotate_daily;
     ao.retention_days = c.audit.retention_days;
-    ao.sync_every_records = c.audit.sync_every;
+    // sync_every 1: each record durable as soon as the server's audit writer reaches it, one
+    // fdatasync per batch of records that queued up meanwhile (server/audit_sink.h); N > 1: the
+    // log's own policy, every N records.
+    ao.sync_every_records = c.audit.sync_every == 1 ? 0 : c.audit.sync_every;
+    so.audit_sync_each_batch = c.audit.sync_every == 1;
     ao.checkpoint_every_records = c.audit.checkpoint_every;
     ao.checkpoint_interval_s = c.audit.checkpoint_interval;
     auto log = audit::AuditLog::Open(ao);
