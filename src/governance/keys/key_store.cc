@@ -492,6 +492,11 @@ Result<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& path, bool c
   return store;
 }
 
+Status KeyStore::RelaxSync() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Exec(db_, path_, "PRAGMA synchronous = NORMAL", "setting synchronous mode");
+}
+
 Result<CreatedKey> KeyStore::Create(const CreateKeyRequest& request, int64_t now_unix) {
   RETURN_IF_ERROR(ValidateName(request.name));
   RETURN_IF_ERROR(ValidateLimits(request.limits));
