@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "governance/wordfilter/filter_stream.h"
+#include "governance/wordfilter/utf8_codec.h"
 
 namespace enclave::wordfilter {
 
@@ -82,7 +83,42 @@ Result<std::unique_ptr<WordFilter>> WordFilter::Create(const Lexicon& lexicon, c
       p.blocks = p.blocks || f->actions_[c] == Action::kBlock;
     }
   }
-  f->automaton_ = Automaton::Build(normalized);
+
+  // Symbols: the terms' distinct code points, the most frequent first. Rows of the automaton cover
+  // the frequent ones (at least 1/64 as frequent as the most frequent, at most 255), and symbol 0,
+  // in a power-of-two width.
+  std::vector<std::vector<uint32_t>> terms(normalized.size());
+  std::unordered_map<uint32_t, uint32_t> count;
+  for (size_t i = 0; i < normalized.size(); ++i) {
+    const auto* p = reinterpret_cast<const uint8_t*>(normalized[i].data());
+    for (size_t k = 0; k < normalized[i].size();) {
+      uint32_t cp = 0;
+      const int len = DecodeUtf8(p + k, normalized[i].size() - k, &cp);
+      if (len <= 0) return InternalError("word filter: a normalized term is not UTF-8");
+      k += static_cast<size_t>(len);
+      terms[i].push_back(cp);
+      ++count[cp];
+    }
+  }
+  std::vector<std::pair<uint32_t, uint32_t>> by_count(count.begin(), count.end());  // (cp, count)
+  std::sort(by_count.begin(), by_count.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  std::unordered_map<uint32_t, uint32_t> symbol;
+  for (size_t k = 0; k < by_count.size(); ++k) symbol.emplace(by_count[k].first, static_cast<uint32_t>(k + 1));
+  for (std::vector<uint32_t>& t : terms) {
+    for (uint32_t& cp : t) cp = symbol.at(cp);
+  }
+  const auto num_symbols = static_cast<uint32_t>(by_count.size());
+  uint32_t frequent = 0;
+  while (frequent < num_symbols && frequent < 255 &&
+         static_cast<uint64_t>(by_count[frequent].second) * 64 >= by_count[0].second) {
+    ++frequent;
+  }
+  uint32_t row_width = 1;
+  while (row_width < frequent + 1) row_width *= 2;
+  f->symbols_ = std::make_unique<SymbolMap>(*f->folder_, std::move(symbol));
+  f->automaton_ = Automaton::Build(terms, num_symbols, row_width);
   return f;
 }
 
