@@ -96,6 +96,7 @@ Automaton Automaton::Build(std::span<const std::vector<uint32_t>> patterns, uint
         a.pattern_[id] = trie[c].pattern;
         wdepth[c] = wdepth[old] + weight(trie[c].label);
         ++node.n_children;
+        node.child_bits |= 1u << (trie[c].label & 31);
         if (trie[c].first_child != 0) buckets[key(c, wdepth[c])].push_back(c);
       }
     }

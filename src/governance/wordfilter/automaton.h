@@ -80,11 +80,13 @@ class Automaton {
     uint32_t first_child = 0;
     uint32_t fail = 0;
     uint32_t n_children = 0;
+    uint32_t child_bits = 0;  // bit (label & 31) set for each child: most misses cost no search
   };
 
   // The child of `state` labelled `sym`, or kRoot (never a child) when there is none.
   uint32_t Child(uint32_t state, uint32_t sym) const {
     const Node& n = nodes_[state];
+    if (((n.child_bits >> (sym & 31)) & 1) == 0) return kRoot;
     const uint32_t* labels = labels_.data() + n.first_child;
     if (n.n_children <= 16) {
       for (uint32_t k = 0; k < n.n_children; ++k) {
