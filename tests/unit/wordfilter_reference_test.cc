@@ -21,6 +21,7 @@
 namespace enclave::wordfilter {
 namespace {
 
+using testing::Filtered;
 using testing::MakeFilter;
 
 struct Char {
@@ -111,8 +112,10 @@ Reference BruteForce(const WordFilter& f, const std::vector<std::pair<std::strin
 
 // Letters of terms and text: several scripts, several UTF-8 lengths, upper and lower case, full
 // width, variants (緻 -> 敏, 𠀀 -> 词, 𝐀 -> 感: astral to BMP), astral letters of their own.
-const std::vector<std::string> kTermAtoms = {"a", "b", "e", "s", "Z", "7", "é", "É", "σ", "Σ", "ς", "д", "Д",
-                                             "敏", "感", "词", "緻", "Ｓ", "ｅ", "😀", "𠀁", "𠀀", "𝐀"};
+// More than 32 symbols, so that symbols share bits of the per-state child masks.
+const std::vector<std::string> kTermAtoms = {
+    "a", "b", "e", "s", "Z", "7", "é", "É", "σ", "Σ", "ς", "д", "Д", "敏", "感", "词", "緻", "Ｓ", "ｅ", "😀", "𠀁", "𠀀",
+    "𝐀", "c", "d", "f", "g", "h", "k", "m", "o", "p", "r", "t", "一", "二", "三", "四", "五", "六", "七", "八", "九"};
 // Also in texts: ignorable code points of 1 to 4 bytes, and characters no term contains.
 const std::vector<std::string> kTextOnly = {" ",
                                             ".",
@@ -124,6 +127,25 @@ const std::vector<std::string> kTextOnly = {" ",
                                             "ü",
                                             "中",
                                             "𝐁"};
+
+// MakeFilter with the automaton tuning knobs: a small row budget and few row symbols send steps
+// through the sparse paths (child search, failure links, the root's row).
+std::unique_ptr<WordFilter> MakeTuned(const std::string& lexicon_text, const std::map<std::string, Action>& actions,
+                                      const std::string& variants_text, int max_gap, size_t row_budget_bytes,
+                                      int max_row_symbols) {
+  Lexicon lexicon;
+  EXPECT_TRUE(AppendLexiconText(lexicon_text, "test.tsv", lexicon).ok());
+  VariantMap variants;
+  EXPECT_TRUE(AppendVariantText(variants_text, "variants.txt", variants).ok());
+  FilterOptions options;
+  options.actions = actions;
+  options.max_gap = max_gap;
+  options.row_budget_bytes = row_budget_bytes;
+  options.max_row_symbols = max_row_symbols;
+  auto f = WordFilter::Create(lexicon, variants, options);
+  EXPECT_TRUE(f.ok()) << f.status().message();
+  return f.ok() ? std::move(f).value() : nullptr;
+}
 
 std::string RandomString(std::mt19937& rng, const std::vector<std::string>& atoms, int max_len) {
   std::string s;
@@ -147,11 +169,28 @@ TEST(WordFilterReferenceTest, RandomMixedScriptTextsMatchBruteForce) {
       entries.emplace_back(term, category);
       lexicon += term + "\t" + category + "\n";
     }
+    if (lexicon_round % 2 == 0) {  // a state with more children than a linear search takes
+      const std::string prefix = kTermAtoms[rng() % kTermAtoms.size()];
+      for (const std::string& atom : kTermAtoms) {
+        entries.emplace_back(prefix + atom, "flagged");
+        lexicon += prefix + atom + "\tflagged\n";
+      }
+    }
     const int max_gap = static_cast<int>(rng() % 4);
-    auto f = MakeFilter(lexicon + "zzzz\tmasked\nzzzz\tflagged\n",  // both categories exist
-                        {{"masked", Action::kMask}, {"flagged", Action::kFlag}}, "敏 緻\n词 𠀀\n感 𝐀\n",
-                        Action::kMask, max_gap);
+    const size_t budgets[] = {0, 256, 4096, size_t{8} << 20};
+    const int row_symbols[] = {0, 1, 3, 255};
+    const size_t budget = budgets[lexicon_round % 4];
+    const int max_row_symbols = row_symbols[(lexicon_round / 4) % 4];
+    auto f = MakeTuned(lexicon + "zzzz\tmasked\nzzzz\tflagged\n",  // both categories exist
+                       {{"masked", Action::kMask}, {"flagged", Action::kFlag}}, "敏 緻\n词 𠀀\n感 𝐀\n", max_gap,
+                       budget, max_row_symbols);
     ASSERT_NE(f, nullptr);
+    if (budget == 0) {
+      EXPECT_EQ(f->automaton().num_dense_rows(), 1u);  // the root only
+    }
+    if (max_row_symbols == 0) {
+      EXPECT_EQ(f->automaton().row_width(), 1u);  // every symbol is rare
+    }
     entries.emplace_back("zzzz", "masked");
     entries.emplace_back("zzzz", "flagged");
     for (int text_round = 0; text_round < 50; ++text_round) {
@@ -186,7 +225,7 @@ TEST(WordFilterReferenceTest, RandomMixedScriptTextsMatchBruteForce) {
       EXPECT_EQ(streamed + tail->text, want.text) << text;
     }
   }
-  EXPECT_GT(hits_seen, 500);  // the comparison is not vacuous
+  EXPECT_GT(hits_seen, 1500);  // the comparison is not vacuous
 }
 
 // With a block category, the block hit is the occurrence that ends first (leftmost among those).
@@ -204,8 +243,8 @@ TEST(WordFilterReferenceTest, RandomBlockHitsMatchBruteForce) {
       entries.emplace_back(term, category);
       lexicon += term + "\t" + category + "\n";
     }
-    auto f = MakeFilter(lexicon, {{"masked", Action::kMask}, {"blocked", Action::kBlock}}, "敏 緻\n", Action::kMask,
-                        static_cast<int>(rng() % 3));
+    auto f = MakeTuned(lexicon, {{"masked", Action::kMask}, {"blocked", Action::kBlock}}, "敏 緻\n",
+                       static_cast<int>(rng() % 3), round % 2 ? 0 : size_t{8} << 20, round % 3 ? 255 : 1);
     ASSERT_NE(f, nullptr);
     const std::string text = RandomString(rng, text_atoms, 30) + entries[0].first + RandomString(rng, text_atoms, 5);
     const Reference ref = BruteForce(*f, entries, text);
@@ -272,6 +311,22 @@ TEST(WordFilterReferenceTest, SymbolMapAgreesWithCharFolder) {
   for (const auto& [folded, sym] : symbol_of_folded) distinct.insert(sym);
   EXPECT_EQ(distinct.size(), symbol_of_folded.size());
   EXPECT_GT(checked, 20);  // upper and lower case, full width, variants of the term characters
+}
+
+TEST(WordFilterReferenceTest, TuningIsChecked) {
+  Lexicon lex;
+  ASSERT_TRUE(AppendLexiconText("abc\n", "l.tsv", lex).ok());
+  FilterOptions options;
+  options.max_row_symbols = 256;
+  EXPECT_FALSE(WordFilter::Create(lex, {}, options).ok());
+  options.max_row_symbols = -1;
+  EXPECT_FALSE(WordFilter::Create(lex, {}, options).ok());
+  options.max_row_symbols = 2;
+  options.default_action = Action::kMask;
+  auto f = WordFilter::Create(lex, {}, options);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ((*f)->automaton().row_width(), 4u);  // symbol 0 and two symbols, rounded up to a power of two
+  EXPECT_EQ(Filtered(**f, "xabcx"), "x***x");
 }
 
 // The inline three-byte decoder rejects what DecodeUtf8 rejects and waits for a cut sequence.

@@ -8,8 +8,6 @@
 namespace enclave::wordfilter {
 namespace {
 
-// Complete transition rows go to the first states in numbering order until they fill this budget.
-constexpr size_t kDenseBudgetBytes = 8u << 20;
 // A symbol that rows do not cover counts as this many steps when states are numbered.
 constexpr uint32_t kRareWeight = 4;
 
@@ -24,24 +22,29 @@ struct TrieNode {
 
 }  // namespace
 
-Automaton Automaton::Build(std::span<const std::vector<uint32_t>> patterns, uint32_t num_symbols,
-                           uint32_t row_width) {
+Automaton Automaton::Build(std::span<const uint32_t> symbols, std::span<const uint32_t> offsets,
+                           uint32_t num_symbols, uint32_t row_width, size_t row_budget_bytes) {
   ENCLAVE_CHECK(row_width >= 1 && (row_width & (row_width - 1)) == 0 && row_width / 2 < num_symbols + 1);
+  ENCLAVE_CHECK(!offsets.empty() && offsets.back() == symbols.size());
+  const auto n_patterns = static_cast<uint32_t>(offsets.size() - 1);
+  auto pattern = [&](uint32_t id) { return symbols.subspan(offsets[id], offsets[id + 1] - offsets[id]); };
   // 1. Trie from the patterns in lexicographic order: each new string shares a prefix with the
   // previous one and its new children come after existing ones, so sibling lists end up sorted.
-  std::vector<uint32_t> order(patterns.size());
+  std::vector<uint32_t> order(n_patterns);
   std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return patterns[a] < patterns[b]; });
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const auto pa = pattern(a);
+    const auto pb = pattern(b);
+    return std::lexicographical_compare(pa.begin(), pa.end(), pb.begin(), pb.end());
+  });
   std::vector<TrieNode> trie(1);
   std::vector<uint32_t> path{0};  // path[d]: the node after d symbols of the previous pattern
-  const std::vector<uint32_t>* prev = nullptr;
+  std::span<const uint32_t> prev;
   for (uint32_t id : order) {
-    const std::vector<uint32_t>& s = patterns[id];
+    const std::span<const uint32_t> s = pattern(id);
     ENCLAVE_CHECK(!s.empty() && s.size() <= 255);
     size_t common = 0;
-    if (prev != nullptr) {
-      while (common < s.size() && common < prev->size() && s[common] == (*prev)[common]) ++common;
-    }
+    while (common < s.size() && common < prev.size() && s[common] == prev[common]) ++common;
     path.resize(common + 1);
     for (size_t d = common; d < s.size(); ++d) {
       ENCLAVE_CHECK(s[d] >= 1 && s[d] <= num_symbols);
@@ -59,7 +62,7 @@ Automaton Automaton::Build(std::span<const std::vector<uint32_t>> patterns, uint
     }
     ENCLAVE_CHECK(trie[path[s.size()]].pattern == kNoPattern);  // distinct
     trie[path[s.size()]].pattern = id;
-    prev = &s;
+    prev = s;
   }
 
   // 2. Number the states. The children of a state are numbered together, parents in order of
@@ -114,7 +117,7 @@ Automaton Automaton::Build(std::span<const std::vector<uint32_t>> patterns, uint
     const uint32_t c = a.nodes_[kRoot].first_child + k;
     a.root_row_[a.labels_[c]] = c;
   }
-  a.n_dense_ = static_cast<uint32_t>(std::max<size_t>(1, std::min(n, kDenseBudgetBytes / (4 * row_width))));
+  a.n_dense_ = static_cast<uint32_t>(std::max<size_t>(1, std::min(n, row_budget_bytes / (4 * row_width))));
   a.dense_.assign(static_cast<size_t>(a.n_dense_) * row_width, kRoot);
   a.output_bits_.assign((n + 63) / 64, 0);
 

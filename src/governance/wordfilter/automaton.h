@@ -7,8 +7,8 @@
 // side by side, sorted, in labels_; a missing transition follows the failure link. Three tables
 // make most steps one load:
 //  - the root has a complete row over all symbols;
-//  - the first states in numbering order (as many as fit a memory budget) have complete rows over
-//    the frequent symbols [0, row_width);
+//  - the first states in numbering order (as many as fit a memory budget, 8 MiB by default) have
+//    complete rows over the frequent symbols [0, row_width);
 //  - states are numbered so that those rows go where text spends its time: children of a state are
 //    numbered together, states closer to the root (counting a rare symbol as 4 steps, as rows do
 //    not cover it) first.
@@ -30,12 +30,13 @@ class Automaton {
   static constexpr uint32_t kNoPattern = UINT32_MAX;
   static constexpr uint32_t kRoot = 0;
 
-  // `patterns`: distinct, non-empty strings of symbols in 1..num_symbols, at most 255 long. Pattern
-  // ids are indexes into `patterns`. Rows cover symbols [0, row_width), row_width a power of two
-  // from 1 to num_symbols + 1 rounded up; symbols should be numbered by decreasing frequency so
-  // that the frequent ones are the covered ones.
-  static Automaton Build(std::span<const std::vector<uint32_t>> patterns, uint32_t num_symbols,
-                         uint32_t row_width);
+  // Patterns: pattern i is symbols[offsets[i], offsets[i + 1]); distinct, non-empty strings of
+  // symbols in 1..num_symbols, at most 255 long. Pattern ids are the i. Rows cover symbols
+  // [0, row_width), row_width a power of two from 1 to num_symbols + 1 rounded up; symbols should
+  // be numbered by decreasing frequency so that the frequent ones are the covered ones. Rows go to
+  // the first states until they fill row_budget_bytes (the root always has one).
+  static Automaton Build(std::span<const uint32_t> symbols, std::span<const uint32_t> offsets,
+                         uint32_t num_symbols, uint32_t row_width, size_t row_budget_bytes);
 
   // The state after `sym` (0..num_symbols) from `state`.
   uint32_t Next(uint32_t state, uint32_t sym) const {

@@ -48,6 +48,10 @@ struct FilterOptions {
   Action default_action = Action::kBlock;
   // Most consecutive ignorable code points between two characters of a term, 0..kMaxMaxGap.
   int max_gap = kDefaultMaxGap;
+  // Automaton tuning (speed against memory; results do not depend on it): memory for complete
+  // transition rows, and the most symbols (frequent term characters) a row covers, 0..255.
+  size_t row_budget_bytes = size_t{8} << 20;
+  int max_row_symbols = 255;
 };
 
 struct Hit {
