@@ -4,16 +4,17 @@
 // one step per character (a CJK character used to take three).
 //
 // Layout: the children of a state are contiguous (first_child, n_children) and their labels sit
-// side by side, sorted, in labels_; a missing transition follows the failure link. Three tables
-// make most steps one load:
+// side by side, sorted, in labels_; a missing transition follows the failure link. Most steps
+// are one load:
 //  - the root has a complete row over all symbols;
 //  - the first states in numbering order (as many as fit a memory budget, 8 MiB by default) have
 //    complete rows over the frequent symbols [0, row_width);
 //  - states are numbered so that those rows go where text spends its time: children of a state are
 //    numbered together, states closer to the root (counting a rare symbol as 4 steps, as rows do
 //    not cover it) first.
-// A step on a rare symbol from a state other than the root searches the children, then follows
-// failure links down to the root's row.
+// A step on a rare symbol from a state other than the root checks a 32-bit mask of the children's
+// labels, searches the children only if the mask allows it, then follows failure links down to the
+// root's row.
 //
 // Immutable after Build; thread-safe to share.
 #pragma once
@@ -115,8 +116,8 @@ class Automaton {
   std::vector<uint32_t> out_link_;     // nearest proper suffix state with a pattern, or kRoot
   std::vector<uint64_t> output_bits_;  // bit per state: HasOutput
   std::vector<uint32_t> root_row_;     // [num_symbols + 1]: the root's transitions
-  uint32_t row_width_ = 1;              // symbols covered by rows: [0, row_width_), zero-padded
-  uint32_t row_shift_ = 0;              // row_width_ == 1 << row_shift_
+  uint32_t row_width_ = 1;             // rows cover symbols [0, row_width_) (those > num_symbols: kRoot)
+  uint32_t row_shift_ = 0;             // row_width_ == 1 << row_shift_
   uint32_t n_dense_ = 0;               // states [0, n_dense_) have rows
   std::vector<uint32_t> dense_;        // complete transition rows [n_dense_][row_width_]
 };
