@@ -114,6 +114,8 @@ void BM_WordFilterWhole(benchmark::State& state) {
   state.counters["hits"] = static_cast<double>(hits);
   state.counters["states"] = static_cast<double>(fx.filter->automaton().num_states());
   state.counters["automaton_MiB"] = static_cast<double>(fx.filter->automaton().memory_bytes()) / (1 << 20);
+  state.counters["dense_rows"] = static_cast<double>(fx.filter->automaton().num_dense_rows());
+  state.counters["row_width"] = static_cast<double>(fx.filter->automaton().row_width());
 }
 BENCHMARK(BM_WordFilterWhole)->Unit(benchmark::kMillisecond);
 

@@ -28,18 +28,27 @@ Result<FilterOutput> FilterStream::Push(std::string_view chunk) {
     return out;
   }
   if (finished_) return Fail(InternalError("word filter: Push after Finish"));
-  held_.append(chunk);
+  // With nothing held (whole texts; streams between terms) the chunk is scanned where it is and
+  // only the part that stays held is copied.
+  const bool in_place = held_.empty();
+  if (!in_place) held_.append(chunk);
+  const std::string_view data = in_place ? chunk : std::string_view(held_);
   bool block = false;
-  RETURN_IF_ERROR(Scan(&block));
+  RETURN_IF_ERROR(Scan(data, &block));
   const uint64_t window = WindowStart();
   Resolve(window, out);
-  Release(window, out);
+  const auto released = static_cast<size_t>(window - released_);
+  Release(data, window, out);
   if (block) {
     blocked_ = block_hit_;
     out.blocked = blocked_;
     held_.clear();
     pending_.clear();
     masks_.clear();
+  } else if (in_place) {
+    held_.assign(chunk.substr(released));
+  } else {
+    held_.erase(0, released);
   }
   return out;
 }
@@ -58,17 +67,20 @@ Result<FilterOutput> FilterStream::Finish() {
   }
   finished_ = true;
   Resolve(std::numeric_limits<uint64_t>::max(), out);
-  Release(scanned_, out);
+  Release(held_, scanned_, out);
+  held_.clear();
   return out;
 }
 
-Status FilterStream::Scan(bool* block_at_end) {
+Status FilterStream::Scan(std::string_view data, bool* block_at_end) {
   const Automaton& ac = filter_.automaton();
-  const CharFolder& folder = filter_.folder();
+  const SymbolMap& symbols = filter_.symbols();
   const auto max_gap = static_cast<uint32_t>(filter_.max_gap());
-  const auto* p = reinterpret_cast<const uint8_t*>(held_.data());
-  const size_t n = held_.size();
-  size_t i = static_cast<size_t>(scanned_ - released_);
+  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+  const size_t n = data.size();
+  const uint64_t base = released_;  // stream offset of p[0]
+  uint64_t* const char_start = char_start_.data();
+  size_t i = static_cast<size_t>(scanned_ - base);
   uint32_t state = state_;
   uint32_t gap = gap_;
   uint64_t kept = kept_;
@@ -76,35 +88,37 @@ Status FilterStream::Scan(bool* block_at_end) {
     uint32_t cp = p[i];
     size_t len = 1;
     if (cp >= 0x80) {
-      const int r = DecodeUtf8(p + i, n - i, &cp);
-      if (r == 0) break;  // incomplete: wait for the next chunk
-      if (r < 0) {
-        return Fail(InvalidArgumentError("text is not valid UTF-8 at byte " + std::to_string(released_ + i)));
+      // Valid three-byte sequences (CJK) inline; everything else through DecodeUtf8, which also
+      // tells an incomplete sequence from an invalid one.
+      if ((cp & 0xF0) == 0xE0 && n - i >= 3 && ((p[i + 1] ^ 0x80u) | (p[i + 2] ^ 0x80u)) < 0x40) {
+        const uint32_t v = ((cp & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
+        if (v >= 0x800 && v - 0xD800 >= 0x800) {  // not overlong, not a surrogate
+          cp = v;
+          len = 3;
+        }
       }
-      len = static_cast<size_t>(r);
+      if (len == 1) {
+        const int r = DecodeUtf8(p + i, n - i, &cp);
+        if (r == 0) break;  // incomplete: wait for the next chunk
+        if (r < 0) {
+          return Fail(InvalidArgumentError("text is not valid UTF-8 at byte " + std::to_string(base + i)));
+        }
+        len = static_cast<size_t>(r);
+      }
     }
-    const uint32_t f = folder.Fold(cp);
-    if (f == 0) {  // ignorable: bridged up to max_gap times, then it separates terms
+    const uint32_t sym = symbols.Lookup(cp);
+    if (sym == SymbolMap::kIgnorable) {  // bridged up to max_gap times, then it separates terms
       if (gap <= max_gap && ++gap > max_gap) state = Automaton::kRoot;
       i += len;
       continue;
     }
     gap = 0;
-    char_start_[kept & 63] = released_ + i;
+    char_start[kept & 63] = base + i;
     ++kept;
-    if (f < 0x80) {
-      state = ac.Next(state, static_cast<uint8_t>(f));
-    } else if (f == cp) {  // unchanged: feed the original bytes
-      for (size_t k = 0; k < len; ++k) state = ac.Next(state, p[i + k]);
-    } else {
-      uint8_t buf[4];
-      const int m = EncodeUtf8(f, buf);
-      for (int k = 0; k < m; ++k) state = ac.Next(state, buf[k]);
-    }
+    state = sym == 0 ? Automaton::kRoot : ac.Next(state, sym);  // symbol 0: in no term
     i += len;
     if (!ac.HasOutput(state)) continue;
-
-    const uint64_t end = released_ + i;
+    const uint64_t end = base + i;
     bool block = false;
     ac.ForEachMatch(state, [&](uint32_t pattern_id) {
       const WordFilter::Pattern& pat = filter_.pattern(pattern_id);
@@ -124,7 +138,7 @@ Status FilterStream::Scan(bool* block_at_end) {
       break;
     }
   }
-  scanned_ = released_ + i;
+  scanned_ = base + i;
   state_ = state;
   gap_ = gap;
   kept_ = kept;
@@ -163,23 +177,22 @@ void FilterStream::Resolve(uint64_t limit, FilterOutput& out) {
   pending_.erase(pending_.begin(), ready_end);
 }
 
-void FilterStream::Release(uint64_t upto, FilterOutput& out) {
+void FilterStream::Release(std::string_view data, uint64_t upto, FilterOutput& out) {
   uint64_t pos = released_;
   while (pos < upto) {
     if (!masks_.empty() && masks_.front().start <= pos) {
       const uint64_t e = std::min(masks_.front().end, upto);
       for (uint64_t q = pos; q < e; ++q) {
-        if ((static_cast<uint8_t>(held_[q - released_]) & 0xC0) != 0x80) out.text += '*';  // one per character
+        if ((static_cast<uint8_t>(data[q - released_]) & 0xC0) != 0x80) out.text += '*';  // one per character
       }
       pos = e;
       if (pos == masks_.front().end) masks_.pop_front();
     } else {
       const uint64_t e = masks_.empty() ? upto : std::min(upto, masks_.front().start);
-      out.text.append(held_, pos - released_, e - pos);
+      out.text.append(data.substr(pos - released_, e - pos));
       pos = e;
     }
   }
-  held_.erase(0, upto - released_);
   released_ = upto;
 }
 

@@ -50,15 +50,17 @@ class FilterStream {
     uint64_t end;
   };
 
-  // Scans held_ from scanned_ up to an incomplete UTF-8 tail, or up to and including the first
-  // character that completes a block term (then *block_at_end is set and block_hit_ filled).
-  Status Scan(bool* block_at_end);
+  // Scans `data` (the stream from released_ on: held_, or the chunk when nothing was held) from
+  // scanned_ up to an incomplete UTF-8 tail, or up to and including the first character that
+  // completes a block term (then *block_at_end is set and block_hit_ filled).
+  Status Scan(std::string_view data, bool* block_at_end);
   // Byte offset where the current partial match starts (scanned_ when there is none).
   uint64_t WindowStart() const;
   // Decides every pending match starting before `limit`; appends chosen hits to out.
   void Resolve(uint64_t limit, FilterOutput& out);
-  // Moves held bytes before `upto` into out.text, masked.
-  void Release(uint64_t upto, FilterOutput& out);
+  // Appends the bytes of `data` (as for Scan) before stream offset `upto` to out.text, masked, and
+  // advances released_; the caller drops them from held_.
+  void Release(std::string_view data, uint64_t upto, FilterOutput& out);
   Status Fail(Status status);
 
   const WordFilter& filter_;

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "governance/wordfilter/filter_stream.h"
+#include "governance/wordfilter/utf8_codec.h"
 
 namespace enclave::wordfilter {
 
@@ -21,6 +22,9 @@ Result<std::unique_ptr<WordFilter>> WordFilter::Create(const Lexicon& lexicon, c
                                 std::to_string(kMaxMaxGap));
   }
   if (lexicon.entries.empty()) return InvalidArgumentError("the lexicon has no terms");
+  if (options.max_row_symbols < 0 || options.max_row_symbols > 255) {
+    return InvalidArgumentError("max row symbols " + std::to_string(options.max_row_symbols) + " is outside 0..255");
+  }
 
   std::unique_ptr<WordFilter> f(new WordFilter());  // private constructor: make_unique cannot reach it
   f->max_gap_ = options.max_gap;
@@ -82,7 +86,42 @@ Result<std::unique_ptr<WordFilter>> WordFilter::Create(const Lexicon& lexicon, c
       p.blocks = p.blocks || f->actions_[c] == Action::kBlock;
     }
   }
-  f->automaton_ = Automaton::Build(normalized);
+
+  // Symbols: the terms' distinct code points, the most frequent first. Rows of the automaton cover
+  // the frequent ones (at least 1/64 as frequent as the most frequent, at most max_row_symbols),
+  // and symbol 0, in a power-of-two width.
+  std::vector<uint32_t> term_symbols;  // code points, then symbols, of all terms one after the other
+  std::vector<uint32_t> term_offsets{0};
+  std::unordered_map<uint32_t, uint32_t> count;
+  for (const std::string& norm : normalized) {
+    const auto* p = reinterpret_cast<const uint8_t*>(norm.data());
+    for (size_t k = 0; k < norm.size();) {
+      uint32_t cp = 0;
+      const int len = DecodeUtf8(p + k, norm.size() - k, &cp);
+      if (len <= 0) return InternalError("word filter: a normalized term is not UTF-8");
+      k += static_cast<size_t>(len);
+      term_symbols.push_back(cp);
+      ++count[cp];
+    }
+    term_offsets.push_back(static_cast<uint32_t>(term_symbols.size()));
+  }
+  std::vector<std::pair<uint32_t, uint32_t>> by_count(count.begin(), count.end());  // (cp, count)
+  std::sort(by_count.begin(), by_count.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  std::unordered_map<uint32_t, uint32_t> symbol;
+  for (size_t k = 0; k < by_count.size(); ++k) symbol.emplace(by_count[k].first, static_cast<uint32_t>(k + 1));
+  for (uint32_t& cp : term_symbols) cp = symbol.at(cp);
+  const auto num_symbols = static_cast<uint32_t>(by_count.size());
+  uint32_t frequent = 0;
+  while (frequent < num_symbols && frequent < static_cast<uint32_t>(options.max_row_symbols) &&
+         static_cast<uint64_t>(by_count[frequent].second) * 64 >= by_count[0].second) {
+    ++frequent;
+  }
+  uint32_t row_width = 1;
+  while (row_width < frequent + 1) row_width *= 2;
+  f->symbols_ = std::make_unique<SymbolMap>(*f->folder_, std::move(symbol));
+  f->automaton_ = Automaton::Build(term_symbols, term_offsets, num_symbols, row_width, options.row_budget_bytes);
   return f;
 }
 

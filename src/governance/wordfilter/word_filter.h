@@ -1,5 +1,6 @@
-// A compiled sensitive-word filter: lexicon terms, normalized (normalize.h) and compiled into one
-// Aho-Corasick automaton (automaton.h), with an action per category.
+// A compiled sensitive-word filter: lexicon terms, normalized (normalize.h), their code points
+// numbered as symbols (symbol_map.h) and compiled into one Aho-Corasick automaton (automaton.h),
+// with an action per category.
 //
 // Matching semantics (docs/word-filter.md):
 //  - A term matches where its normalized characters occur in the normalized text, with at most
@@ -31,6 +32,7 @@
 #include "governance/wordfilter/automaton.h"
 #include "governance/wordfilter/lexicon.h"
 #include "governance/wordfilter/normalize.h"
+#include "governance/wordfilter/symbol_map.h"
 #include "governance/wordfilter/variants.h"
 
 namespace enclave::wordfilter {
@@ -46,6 +48,10 @@ struct FilterOptions {
   Action default_action = Action::kBlock;
   // Most consecutive ignorable code points between two characters of a term, 0..kMaxMaxGap.
   int max_gap = kDefaultMaxGap;
+  // Automaton tuning (speed against memory; results do not depend on it): memory for complete
+  // transition rows, and the most symbols (frequent term characters) a row covers, 0..255.
+  size_t row_budget_bytes = size_t{8} << 20;
+  int max_row_symbols = 255;
 };
 
 struct Hit {
@@ -95,6 +101,7 @@ class WordFilter {
     bool blocks = false;          // some category of it has Action::kBlock
   };
   const CharFolder& folder() const { return *folder_; }
+  const SymbolMap& symbols() const { return *symbols_; }
   const Automaton& automaton() const { return automaton_; }
   const Pattern& pattern(uint32_t id) const { return patterns_[id]; }
   std::span<const uint32_t> pattern_categories(const Pattern& p) const {
@@ -105,6 +112,7 @@ class WordFilter {
   WordFilter() = default;
 
   std::unique_ptr<CharFolder> folder_;
+  std::unique_ptr<SymbolMap> symbols_;  // uses *folder_
   Automaton automaton_;
   std::vector<Pattern> patterns_;
   std::vector<uint32_t> pattern_categories_;
