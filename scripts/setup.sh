@@ -29,6 +29,7 @@ APT_PACKAGES=(
   libboost1.81-dev libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libpcre2-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev                               # enclave serve --config files
+  openssl                                       # TLS tests make throwaway certificates with it
   python3 python3-venv python3-dev
 )
 
