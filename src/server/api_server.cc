@@ -14,6 +14,7 @@
 #include "platform/process_memory.h"
 #include "server/audit_sink.h"
 #include "server/openai_request.h"
+#include "server/task_thread.h"
 #include "tokenizer/reasoning_split.h"
 
 namespace enclave::server {
@@ -165,14 +166,30 @@ class ApiServer::Handlers {
     }
     if (path.starts_with("/admin/")) {
       if (req.method != "GET") return finish(405, "application/json", MethodError(req.method), path);
-      AdminResponse a;
-      const std::string audit_path = options_.audit != nullptr ? options_.audit->path() : "";
-      if (path == "/admin/keys") a = AdminKeys(options_.access.keys);
-      if (path == "/admin/model") a = AdminModel(options_.model_facts);
-      if (path.starts_with("/admin/audit") && audit_sink_) audit_sink_->Flush();  // up to this request
-      if (path == "/admin/audit") a = AdminAuditRecords(audit_path, req);
-      if (path == "/admin/audit/verify") a = AdminAuditVerify(audit_path);
-      return finish(a.status, "application/json", a.body, path);
+      if (path == "/admin/keys") {
+        const AdminResponse a = AdminKeys(options_.access.keys);
+        return finish(a.status, "application/json", a.body, path);
+      }
+      if (path == "/admin/model") {
+        const AdminResponse a = AdminModel(options_.model_facts);
+        return finish(a.status, "application/json", a.body, path);
+      }
+      // Reading (up to 64 MiB) or verifying (every file) the audit log takes a while: on the
+      // admin thread, so the I/O threads keep serving everyone else.
+      HttpRequest copy;
+      copy.method = req.method;
+      copy.target = req.target;
+      copy.path = req.path;
+      copy.remote_address = req.remote_address;
+      admin_thread_->Post([this, copy = std::move(copy), r, who, arrived] {
+        const std::string audit_path = options_.audit != nullptr ? options_.audit->path() : "";
+        if (audit_sink_) audit_sink_->Flush();  // every record up to this request
+        const AdminResponse a =
+            copy.path == "/admin/audit" ? AdminAuditRecords(audit_path, copy) : AdminAuditVerify(audit_path);
+        Done(copy.path, copy, who, a.status, arrived);
+        r->Send(a.status, "application/json", a.body);
+      });
+      return;
     }
     if (path == "/v1/models" || path.rfind("/v1/models/", 0) == 0) {
       if (req.method != "GET") return finish(405, "application/json", MethodError(req.method), "/v1/models");
@@ -201,6 +218,7 @@ class ApiServer::Handlers {
   void SetReady(bool ready) { ready_.store(ready); }
   void SetDraining() { draining_.store(true); }
   void FlushAudit() {
+    admin_thread_->Drain();  // its requests' records too
     if (audit_sink_) audit_sink_->Flush();
   }
   Metrics& metrics() { return metrics_; }
@@ -848,7 +866,9 @@ class ApiServer::Handlers {
   int64_t created_ = static_cast<int64_t>(std::time(nullptr));
   std::FILE* log_ = nullptr;
   std::mutex log_mu_;
-  std::unique_ptr<AuditSink> audit_sink_;  // last: its thread may call back into audit_failed_
+  std::unique_ptr<AuditSink> audit_sink_;  // near last: its thread may call back into audit_failed_
+  // Last, so destroyed first: its tasks submit audit records.
+  std::unique_ptr<TaskThread> admin_thread_ = std::make_unique<TaskThread>();
 };
 
 Result<std::unique_ptr<ApiServer>> ApiServer::Start(const Model& model, Engine& engine, const ApiServerOptions& options) {
