@@ -3,6 +3,7 @@
 #include <chrono>
 #include <ctime>
 #include <random>
+#include <shared_mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -214,7 +215,10 @@ class ApiServer::Handlers {
     return finish(404, "application/json", e.Body(), "other");
   }
 
-  void SetScheduler(Scheduler* s) { scheduler_ = s; }
+  void SetScheduler(Scheduler* s) {
+    std::unique_lock lock(scheduler_mu_);
+    scheduler_ = s;
+  }
   void SetReady(bool ready) { ready_.store(ready); }
   void SetDraining() { draining_.store(true); }
   void FlushAudit() {
@@ -247,6 +251,7 @@ class ApiServer::Handlers {
 
   ServerGauges Gauges() const {
     ServerGauges g;
+    std::shared_lock lock(scheduler_mu_);
     if (scheduler_ != nullptr) {
       const SchedulerStats s = scheduler_->stats();
       g.running = s.running;
@@ -534,7 +539,12 @@ class ApiServer::Handlers {
     job->on_done = [this, state, req_copy = std::move(req_copy)](const Status& st, const JobUsage& usage) {
       OnDone(*state, req_copy, st, usage);
     };
-    if (Status st = scheduler_->Submit(job); !st.ok()) {
+    Status submitted = UnavailableError("the server is shutting down; retry on another instance");
+    {
+      std::shared_lock lock(scheduler_mu_);
+      if (scheduler_ != nullptr) submitted = scheduler_->Submit(job);
+    }
+    if (Status st = submitted; !st.ok()) {
       // Nothing was generated: the reservation is returned, not charged.
       if (s.reservation) (void)limiter_.Settle(*s.reservation, 0);
       ApiError e;
@@ -861,6 +871,9 @@ class ApiServer::Handlers {
   std::unique_ptr<KeyStoreUsage> usage_;
   governance::limits::KeyLimiter limiter_;
   Metrics metrics_;
+  // Requests submit and /metrics reads through this pointer while Shutdown may end the scheduler:
+  // the lock keeps it alive for them.
+  mutable std::shared_mutex scheduler_mu_;
   Scheduler* scheduler_ = nullptr;
   std::atomic<bool> ready_{false}, draining_{false}, audit_failed_{false};
   int64_t created_ = static_cast<int64_t>(std::time(nullptr));
@@ -906,6 +919,7 @@ bool ApiServer::Shutdown(double deadline_s) {
   }
   // Let the last responses' bytes leave before the transport stops.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  handlers_->SetScheduler(nullptr);  // waits for a /metrics read or a Submit in progress
   scheduler_.reset();  // ends anything left with 503 / an error event
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   http_->Stop();
