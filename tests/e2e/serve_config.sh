@@ -83,5 +83,15 @@ check_contains "help --config" "$help" "--config"
 check_contains "help --print-config" "$help" "--print-config"
 check_contains "help env" "$help" "ENCLAVE_SERVER_PORT"
 
+# 6. Boolean switches: alone they mean true; =false undoes the environment's true; bad values fail.
+out=$("$enclave" serve --insecure --print-config 2>&1)
+check_contains "switch alone" "$out" "insecure: true"
+out=$(ENCLAVE_SERVER_INSECURE=yes "$enclave" serve --print-config 2>&1)
+check_contains "switch from env" "$out" "insecure: true"
+out=$(ENCLAVE_SERVER_INSECURE=yes "$enclave" serve --insecure=false --print-config 2>&1)
+check_contains "switch =false wins" "$out" "insecure: false"
+out=$(ENCLAVE_SERVER_INSECURE=maybe "$enclave" serve --print-config 2>&1)
+check_contains "bad bool" "$out" "expected true or false, got 'maybe'"
+
 [ "$fail" -eq 0 ] && echo "serve config: all checks passed"
 exit $fail

@@ -36,7 +36,7 @@ void ConfigFlags::Register(CLI::App& command) {
     if (key.type == config::ValueType::kBool) {
       // A switch: `--insecure` alone means true; `--insecure=false` can undo a file's or the
       // environment's true.
-      opt = command.add_flag(key.flag + "{true}", values_[i], key.help)->group(key.section);
+      opt = command.add_flag(key.flag, values_[i], key.help)->group(key.section);
       opt->check(CLI::Validator(
           [&key](std::string& text) {
             config::ServeConfig scratch;
