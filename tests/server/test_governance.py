@@ -217,7 +217,8 @@ class Governance(unittest.TestCase):
 
     def test_openai_client_with_key(self):
         client = openai.OpenAI(base_url=self.server.base + "/v1", api_key=self.keys["user"]["key"], max_retries=0)
-        r = client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "hello"}], max_tokens=3)
+        r = client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "hello"}], max_tokens=3,
+                                           temperature=0, extra_body={"ignore_eos": True})
         self.assertEqual(r.usage.completion_tokens, 3)
         bad = openai.OpenAI(base_url=self.server.base + "/v1", api_key="enk_wrong", max_retries=0)
         with self.assertRaises(openai.AuthenticationError):
