@@ -31,17 +31,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 // Runs `command` under sh; stdout and stderr together.
-testing::CommandResult Shell(const std::string& command) {
-  testing::CommandResult r;
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+testing::CommandResult Shell(const std::string& command) { return testing::RunShell(command + " 2>&1"); }
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
 

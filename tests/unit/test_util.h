@@ -28,10 +28,9 @@ struct CommandResult {
   std::string out;  // stdout only
 };
 
-// Runs `enclave <args>` (stderr discarded unless redirected in args) and captures stdout.
-inline CommandResult RunCli(const std::string& args) {
+// Runs `command` under sh and captures its stdout.
+inline CommandResult RunShell(const std::string& cmd) {
   CommandResult r;
-  const std::string cmd = std::string(ENCLAVE_CLI_PATH) + " " + args;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
   char buf[4096];
@@ -41,6 +40,9 @@ inline CommandResult RunCli(const std::string& args) {
   r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
 }
+
+// Runs `enclave <args>` (stderr discarded unless redirected in args) and captures stdout.
+inline CommandResult RunCli(const std::string& args) { return RunShell(std::string(ENCLAVE_CLI_PATH) + " " + args); }
 
 // The (file, words its error must contain) rows of a malformed corpus' EXPECTED.tsv.
 inline std::vector<std::pair<std::string, std::string>> ReadExpectedErrors(const std::string& tsv_path) {

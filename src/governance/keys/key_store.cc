@@ -638,30 +638,24 @@ Result<CreatedKey> KeyStore::Rotate(std::string_view id_or_name, int64_t now_uni
 }
 
 Result<AuthResult> KeyStore::Authenticate(std::string_view secret, int64_t now_unix) {
-  AuthResult result;
-  if (!IsWellFormedSecret(secret)) return result;
-  const std::string hash = crypto::Sha256Hex(secret);
-  std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, path_);
-  RETURN_IF_ERROR(s.Prepare(fmt::format("SELECT {} FROM keys WHERE secret_sha256 = ?1", kRecordColumns)));
-  s.Bind(1, hash);
-  ASSIGN_OR_RETURN(std::optional<KeyRecord> r, ReadOne(s, path_));
-  if (!r) return result;
-  result.state = StateAt(*r, now_unix);
-  result.record = std::move(*r);
-  return result;
+  if (!IsWellFormedSecret(secret)) return AuthResult{};
+  return AuthenticateWhere("secret_sha256 = ?1", crypto::Sha256Hex(secret), now_unix);
 }
 
 Result<AuthResult> KeyStore::AuthenticateCertificate(std::string_view cert_sha256, int64_t now_unix) {
+  if (!crypto::IsSha256Hex(cert_sha256)) return AuthResult{};
+  // The live key if there is one (at most one: keys_live_cert), else the last revoked one.
+  return AuthenticateWhere("client_cert_sha256 = ?1 ORDER BY revoked = 0 DESC, revoked DESC LIMIT 1",
+                           std::string(cert_sha256), now_unix);
+}
+
+Result<AuthResult> KeyStore::AuthenticateWhere(std::string_view condition, const std::string& value,
+                                               int64_t now_unix) {
   AuthResult result;
-  if (!crypto::IsSha256Hex(cert_sha256)) return result;
   std::lock_guard<std::mutex> lock(mu_);
   Stmt s(db_, path_);
-  // The live key if there is one (at most one: keys_live_cert), else the last revoked one.
-  RETURN_IF_ERROR(s.Prepare(
-      fmt::format("SELECT {} FROM keys WHERE client_cert_sha256 = ?1 ORDER BY revoked = 0 DESC, revoked DESC LIMIT 1",
-                  kRecordColumns)));
-  s.Bind(1, cert_sha256);
+  RETURN_IF_ERROR(s.Prepare(fmt::format("SELECT {} FROM keys WHERE {}", kRecordColumns, condition)));
+  s.Bind(1, value);
   ASSIGN_OR_RETURN(std::optional<KeyRecord> r, ReadOne(s, path_));
   if (!r) return result;
   result.state = StateAt(*r, now_unix);

@@ -118,6 +118,8 @@ class KeyStore {
 
  private:
   KeyStore(sqlite3* db, std::string path);
+  // The first key matching `condition` (SQL after WHERE, binding `value` as ?1), with its state.
+  Result<AuthResult> AuthenticateWhere(std::string_view condition, const std::string& value, int64_t now_unix);
   sqlite3* db_;
   std::string path_;
   std::mutex mu_;
